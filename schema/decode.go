@@ -1,0 +1,389 @@
+package schema
+
+import (
+	"fmt"
+	"net/netip"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// sourceMap remembers where each decoded value came from, keyed by a pointer
+// to the field (or struct) that holds it.
+type sourceMap struct {
+	ranges map[any]hcl.Range
+}
+
+func (s *sourceMap) put(ptr any, r hcl.Range) {
+	if s.ranges == nil {
+		s.ranges = map[any]hcl.Range{}
+	}
+	s.ranges[ptr] = r
+}
+
+// Range returns the source range of the value behind ptr — a pointer to a
+// field of a decoded struct (&inst.Priority), to an element of a decoded
+// slice (&inst.VirtualAddresses[0]), or a decoded block (inst) — and whether
+// it is known. Values that were not written in the config have no range.
+func (c *Config) Range(ptr any) (hcl.Range, bool) {
+	if c == nil || c.src == nil {
+		return hcl.Range{}, false
+	}
+	r, ok := c.src.ranges[ptr]
+	return r, ok
+}
+
+// rangeOf returns the range of the first of ptrs that has one.
+func (c *Config) rangeOf(ptrs ...any) *hcl.Range {
+	for _, p := range ptrs {
+		if r, ok := c.Range(p); ok {
+			return &r
+		}
+	}
+	return nil
+}
+
+// stringDecoder is implemented by field types written as a string.
+type stringDecoder interface {
+	decodeString(s string) error
+}
+
+// decoder fills structs from the neutral tree.
+type decoder struct {
+	src   *sourceMap
+	diags hcl.Diagnostics
+}
+
+func (d *decoder) errorf(rng hcl.Range, summary, format string, args ...any) {
+	r := rng
+	d.diags = append(d.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  summary,
+		Detail:   fmt.Sprintf(format, args...),
+		Subject:  &r,
+	})
+}
+
+// decodeBody fills the struct rv from object v. what names the block for
+// messages ("vrrp_instance \"VI_1\"", "the top level").
+func (d *decoder) decodeBody(v *value, rv reflect.Value, what string) {
+	if v.kind != kindObject {
+		d.errorf(v.rng, "Incorrect type", "Expected the body of %s (an object with keys), found a %s.", what, v.kind)
+		return
+	}
+	si := infoOf(rv.Type())
+	seen := map[string]hcl.Range{}
+	labels := map[string]map[string]hcl.Range{}
+	for _, e := range v.entries {
+		f := si.byName[e.key]
+		if f == nil {
+			kindWord := "argument"
+			if e.val.block {
+				kindWord = "block type"
+			}
+			d.errorf(e.keyRange, "Unknown "+kindWord,
+				"%q is not expected in %s.%s", e.key, what, didYouMean(e.key, si.names()))
+			continue
+		}
+		fv := rv.FieldByIndex(f.index)
+		switch f.kind {
+		case fieldAttr, fieldBlock:
+			if first, dup := seen[e.key]; dup {
+				word := "argument"
+				if f.kind == fieldBlock {
+					word = "block"
+				}
+				d.errorf(e.keyRange, "Duplicate "+word,
+					"%q is already set in %s at %s; give it once.", e.key, what, shortPos(first))
+				continue
+			}
+			seen[e.key] = e.keyRange
+			if f.kind == fieldAttr {
+				d.decodeValue(e.val, fv, f, e.key)
+			} else {
+				d.decodeBlock(e.val, fv, e.key, e.keyRange)
+			}
+		case fieldBlocks:
+			items := []*value{e.val}
+			if e.val.kind == kindList {
+				items = e.val.list
+			}
+			for _, it := range items {
+				elem := reflect.New(fv.Type().Elem()).Elem()
+				d.decodeBlock(it, elem, e.key, it.rng)
+				fv.Set(reflect.Append(fv, elem))
+			}
+		case fieldLabeled:
+			if e.val.kind != kindObject {
+				d.errorf(e.val.rng, "Incorrect type",
+					"%q holds named blocks: write %s \"NAME\" { … } in HCL, or a map from name to settings in YAML; found a %s.",
+					e.key, e.key, e.val.kind)
+				continue
+			}
+			if labels[e.key] == nil {
+				labels[e.key] = map[string]hcl.Range{}
+			}
+			for _, le := range e.val.entries {
+				if first, dup := labels[e.key][le.key]; dup {
+					d.errorf(le.keyRange, "Duplicate "+e.key,
+						"%s %q is already defined at %s.", e.key, le.key, shortPos(first))
+					continue
+				}
+				labels[e.key][le.key] = le.keyRange
+				elem := reflect.New(fv.Type().Elem().Elem())
+				d.decodeLabel(le, elem.Elem(), e.key)
+				d.decodeBody(le.val, elem.Elem(), fmt.Sprintf("%s %q", e.key, le.key))
+				d.src.put(elem.Interface(), le.keyRange)
+				fv.Set(reflect.Append(fv, elem))
+			}
+		}
+	}
+}
+
+func (d *decoder) decodeBlock(v *value, fv reflect.Value, name string, rng hcl.Range) {
+	target := fv
+	if fv.Kind() == reflect.Pointer {
+		if fv.IsNil() {
+			fv.Set(reflect.New(fv.Type().Elem()))
+		}
+		target = fv.Elem()
+		d.src.put(fv.Interface(), rng)
+	}
+	d.decodeBody(v, target, name)
+}
+
+func (d *decoder) decodeLabel(le *entry, elem reflect.Value, blockType string) {
+	si := infoOf(elem.Type())
+	if si.label == nil {
+		panic("schema: labeled block type without label field: " + elem.Type().String())
+	}
+	lv := elem.FieldByIndex(si.label.index)
+	d.decodeValue(&value{kind: kindString, text: le.key, rng: le.keyRange}, lv, si.label, blockType+" label")
+}
+
+// decodeValue decodes an attribute value into fv.
+func (d *decoder) decodeValue(v *value, fv reflect.Value, f *field, name string) {
+	if v.kind == kindNull {
+		switch {
+		case strings.HasPrefix(v.text, "\x00bare:"):
+			word := strings.TrimPrefix(v.text, "\x00bare:")
+			d.errorf(v.rng, "Unquoted string", "Strings are quoted in HCL: write %s = %q.", name, word)
+		case v.text != "":
+			d.errorf(v.rng, "Not a literal value", "hacfg configs hold literal values only: no variables, functions or interpolation.")
+		}
+		return
+	}
+	if fv.CanAddr() {
+		defer func() { d.src.put(fv.Addr().Interface(), v.rng) }()
+	}
+	// Types with their own string form.
+	if fv.CanAddr() {
+		if sd, ok := fv.Addr().Interface().(stringDecoder); ok {
+			s, ok := d.scalarString(v, name)
+			if !ok {
+				return
+			}
+			if err := sd.decodeString(s); err != nil {
+				d.errorf(v.rng, "Invalid value for "+name, "%s.", upperFirst(err.Error()))
+			}
+			return
+		}
+	}
+	switch fv.Type() {
+	case reflect.TypeFor[netip.Addr]():
+		if s, ok := d.scalarString(v, name); ok {
+			a, err := parseAddr(s)
+			if err != nil {
+				d.errorf(v.rng, "Invalid address for "+name, "%s.", upperFirst(err.Error()))
+				return
+			}
+			fv.Set(reflect.ValueOf(a))
+		}
+		return
+	case reflect.TypeFor[netip.Prefix]():
+		if s, ok := d.scalarString(v, name); ok {
+			p, err := parseHostPrefix(s)
+			if err != nil {
+				d.errorf(v.rng, "Invalid address for "+name, "%s.", upperFirst(err.Error()))
+				return
+			}
+			fv.Set(reflect.ValueOf(p))
+		}
+		return
+	case reflect.TypeFor[netip.AddrPort]():
+		if s, ok := d.scalarString(v, name); ok {
+			ap, err := parseAddrPort(s)
+			if err != nil {
+				d.errorf(v.rng, "Invalid address for "+name, "%s.", upperFirst(err.Error()))
+				return
+			}
+			fv.Set(reflect.ValueOf(ap))
+		}
+		return
+	case reflect.TypeFor[StatusCodes]():
+		d.decodeStatusCodes(v, fv, name)
+		return
+	}
+	switch fv.Kind() {
+	case reflect.Pointer:
+		nv := reflect.New(fv.Type().Elem())
+		d.decodeValue(v, nv.Elem(), f, name)
+		fv.Set(nv)
+	case reflect.String:
+		s, ok := d.scalarString(v, name)
+		if !ok {
+			return
+		}
+		if f != nil && len(f.enum) > 0 && !contains(f.enum, s) {
+			d.errorf(v.rng, "Invalid value for "+name, "%q is not one of %s.%s", s, quoteList(f.enum), didYouMean(s, f.enum))
+			return
+		}
+		fv.SetString(s)
+	case reflect.Int:
+		if v.kind != kindNumber {
+			d.errorf(v.rng, "Incorrect type", "%s must be a whole number, found a %s.", name, v.kind)
+			return
+		}
+		n, err := strconv.ParseInt(v.text, 10, 64)
+		if err != nil || n > 1<<31-1 || n < -(1<<31) {
+			d.errorf(v.rng, "Incorrect type", "%s must be a whole number, found %s.", name, v.text)
+			return
+		}
+		fv.SetInt(n)
+	case reflect.Bool:
+		if v.kind != kindBool {
+			d.errorf(v.rng, "Incorrect type", "%s must be true or false, found a %s.", name, v.kind)
+			return
+		}
+		fv.SetBool(v.boolean)
+	case reflect.Slice:
+		if v.kind != kindList {
+			d.errorf(v.rng, "Incorrect type", "%s must be a list, like [%s], found a %s.", name, exampleOf(fv.Type().Elem()), v.kind)
+			return
+		}
+		out := reflect.MakeSlice(fv.Type(), len(v.list), len(v.list))
+		fv.Set(out)
+		for i, el := range v.list {
+			d.decodeValue(el, out.Index(i), f, name)
+		}
+	case reflect.Struct:
+		switch v.kind {
+		case kindString, kindNumber:
+			d.decodeShorthand(v, fv, name)
+		case kindObject:
+			d.decodeBody(v, fv, name)
+		default:
+			d.errorf(v.rng, "Incorrect type", "%s must be a string or an object, found a %s.", name, v.kind)
+		}
+	default:
+		panic("schema: unsupported field type " + fv.Type().String())
+	}
+}
+
+// decodeShorthand decodes the string form of a struct-typed list element:
+// "192.0.2.10/24" for a VirtualAddress, "eth1" for a TrackRef.
+func (d *decoder) decodeShorthand(v *value, fv reflect.Value, name string) {
+	s := v.text
+	switch p := fv.Addr().Interface().(type) {
+	case *VirtualAddress:
+		pfx, err := parseHostPrefix(s)
+		if err != nil {
+			d.errorf(v.rng, "Invalid address for "+name, "%s.", upperFirst(err.Error()))
+			return
+		}
+		p.Address = pfx
+		d.src.put(&p.Address, v.rng)
+	case *TrackRef:
+		p.Name = s
+		d.src.put(&p.Name, v.rng)
+	case *Route:
+		p.To = s
+		d.src.put(&p.To, v.rng)
+	default:
+		d.errorf(v.rng, "Incorrect type", "%s must be an object, found a %s.", name, v.kind)
+	}
+}
+
+func (d *decoder) decodeStatusCodes(v *value, fv reflect.Value, name string) {
+	items := []*value{v}
+	if v.kind == kindList {
+		items = v.list
+	}
+	var out StatusCodes
+	for _, it := range items {
+		s, ok := d.scalarString(it, name)
+		if !ok {
+			continue
+		}
+		r, err := parseStatusRange(s)
+		if err != nil {
+			d.errorf(it.rng, "Invalid value for "+name, "%s.", upperFirst(err.Error()))
+			continue
+		}
+		out = append(out, r)
+	}
+	fv.Set(reflect.ValueOf(out))
+}
+
+// scalarString returns a string or number value as text.
+func (d *decoder) scalarString(v *value, name string) (string, bool) {
+	switch v.kind {
+	case kindString, kindNumber:
+		return v.text, true
+	}
+	d.errorf(v.rng, "Incorrect type", "%s must be a string, found a %s.", name, v.kind)
+	return "", false
+}
+
+func shortPos(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func quoteList(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	if s[0] >= 'a' && s[0] <= 'z' {
+		return string(s[0]-'a'+'A') + s[1:]
+	}
+	return s
+}
+
+func exampleOf(t reflect.Type) string {
+	switch t {
+	case reflect.TypeFor[netip.Addr]():
+		return `"192.0.2.1"`
+	case reflect.TypeFor[netip.AddrPort]():
+		return `"192.0.2.10:80"`
+	case reflect.TypeFor[VirtualAddress]():
+		return `"192.0.2.10/24"`
+	case reflect.TypeFor[TrackRef]():
+		return `"eth1"`
+	}
+	switch t.Kind() {
+	case reflect.Int:
+		return "1, 2"
+	case reflect.String:
+		return `"a", "b"`
+	}
+	return "…"
+}

@@ -1,0 +1,111 @@
+package schema
+
+import (
+	"reflect"
+	"strings"
+	"sync"
+)
+
+// fieldKind says how a struct field appears in the config.
+type fieldKind int
+
+const (
+	fieldAttr    fieldKind = iota // name = value
+	fieldBlock                    // name { … }, at most once
+	fieldBlocks                   // name { … }, repeated (a list in YAML)
+	fieldLabeled                  // name "label" { … } (a map in YAML)
+	fieldLabel                    // the label of a labeled block
+)
+
+type field struct {
+	name  string
+	kind  fieldKind
+	index []int
+	typ   reflect.Type
+	enum  []string
+	doc   string
+}
+
+type structInfo struct {
+	fields []field // in declaration order, squashed structs flattened
+	byName map[string]*field
+	label  *field
+}
+
+var structCache sync.Map // reflect.Type → *structInfo; read-only after first use
+
+// infoOf returns the config fields of struct type t.
+func infoOf(t reflect.Type) *structInfo {
+	if v, ok := structCache.Load(t); ok {
+		return v.(*structInfo)
+	}
+	si := &structInfo{byName: map[string]*field{}}
+	var walk func(t reflect.Type, prefix []int)
+	walk = func(t reflect.Type, prefix []int) {
+		for i := 0; i < t.NumField(); i++ {
+			sf := t.Field(i)
+			tag, ok := sf.Tag.Lookup("hacfg")
+			if !ok {
+				continue
+			}
+			name, opt, _ := strings.Cut(tag, ",")
+			index := append(append([]int(nil), prefix...), i)
+			if opt == "squash" {
+				walk(sf.Type, index)
+				continue
+			}
+			f := field{name: name, index: index, typ: sf.Type, doc: sf.Tag.Get("doc")}
+			if e := sf.Tag.Get("enum"); e != "" {
+				f.enum = strings.Split(e, "|")
+			}
+			switch opt {
+			case "":
+				f.kind = fieldAttr
+			case "block":
+				f.kind = fieldBlock
+			case "blocks":
+				f.kind = fieldBlocks
+			case "labeled":
+				f.kind = fieldLabeled
+			case "label":
+				f.kind = fieldLabel
+			default:
+				panic("schema: bad hacfg tag option " + opt + " on " + t.String() + "." + sf.Name)
+			}
+			si.fields = append(si.fields, f)
+		}
+	}
+	walk(t, nil)
+	for i := range si.fields {
+		f := &si.fields[i]
+		if f.kind == fieldLabel {
+			si.label = f
+			continue
+		}
+		if _, dup := si.byName[f.name]; dup {
+			panic("schema: duplicate config name " + f.name + " in " + t.String())
+		}
+		si.byName[f.name] = f
+	}
+	v, _ := structCache.LoadOrStore(t, si)
+	return v.(*structInfo)
+}
+
+// names returns the config names of t's fields, for suggestions.
+func (si *structInfo) names() []string {
+	var out []string
+	for _, f := range si.fields {
+		if f.kind != fieldLabel {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
+// elemStruct returns the struct type behind t ([]*T, *T, []T or T).
+func elemStruct(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+		t = t.Elem()
+	}
+	return t
+}

@@ -1,0 +1,160 @@
+package schema
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Sources maps each file name of a config to its bytes, for rendering
+// diagnostics with their source lines.
+type Sources map[string][]byte
+
+// Format is a config file format.
+type Format string
+
+// The config file formats.
+const (
+	FormatHCL  Format = "hcl"
+	FormatYAML Format = "yaml"
+)
+
+// FormatOf returns the format of a file by its name, or "" if it is not a
+// config file.
+func FormatOf(name string) Format {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".hcl":
+		return FormatHCL
+	case ".yaml", ".yml":
+		return FormatYAML
+	}
+	return ""
+}
+
+// ConfigFiles lists the config files of path: path itself if it is a file,
+// or the *.hcl, *.yaml and *.yml files directly in it (sorted, hidden files
+// skipped) if it is a directory.
+func ConfigFiles(path string) ([]string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if !st.IsDir() {
+		return []string{path}, nil
+	}
+	ents, err := os.ReadDir(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config directory: %w", err)
+	}
+	var files []string
+	for _, e := range ents {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") || FormatOf(name) == "" {
+			continue
+		}
+		full := filepath.Join(path, name)
+		if st, err := os.Stat(full); err != nil || st.IsDir() {
+			continue
+		}
+		files = append(files, full)
+	}
+	sort.Strings(files)
+	if len(files) == 0 {
+		return nil, fmt.Errorf("read config directory %s: no *.hcl, *.yaml or *.yml files", path)
+	}
+	return files, nil
+}
+
+// Load reads, decodes and validates the config at path (a file or a
+// directory). The config is returned even when it has errors, as far as it
+// could be decoded; callers must not use it if diags.HasErrors().
+func Load(path string) (*Config, Sources, hcl.Diagnostics) {
+	files, err := ConfigFiles(path)
+	if err != nil {
+		return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read config", Detail: err.Error()}}
+	}
+	srcs := Sources{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read config", Detail: err.Error()}}
+		}
+		srcs[f] = b
+	}
+	cfg, diags := Decode(srcs)
+	if cfg != nil {
+		// Validate what decoded, so every problem is reported at once, but
+		// say nothing more about a place decoding already complained about.
+		bad := map[hcl.Pos]bool{}
+		for _, d := range diags {
+			if d.Subject != nil {
+				bad[d.Subject.Start] = true
+			}
+		}
+		for _, d := range Validate(cfg) {
+			if d.Subject == nil || !bad[d.Subject.Start] {
+				diags = append(diags, d)
+			}
+		}
+	}
+	return cfg, srcs, diags
+}
+
+// Decode parses and decodes config files (name → bytes; the format comes
+// from each name's extension) into one Config, without validating it.
+// Files are merged in name order.
+func Decode(srcs Sources) (*Config, hcl.Diagnostics) {
+	names := make([]string, 0, len(srcs))
+	for n := range srcs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var diags hcl.Diagnostics
+	root := &value{kind: kindObject}
+	for _, n := range names {
+		v, d := parseFile(n, srcs[n])
+		diags = append(diags, d...)
+		if v == nil {
+			continue
+		}
+		if v.kind != kindObject {
+			r := v.rng
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Incorrect type",
+				Detail: "A config file holds a map of settings at its top level.", Subject: &r})
+			continue
+		}
+		root.entries = append(root.entries, v.entries...)
+	}
+	if diags.HasErrors() {
+		// Syntax errors: nothing to decode.
+		return nil, diags
+	}
+	cfg := &Config{src: &sourceMap{}}
+	d := &decoder{src: cfg.src}
+	d.decodeBody(root, reflect.ValueOf(cfg).Elem(), "the top level")
+	return cfg, append(diags, d.diags...)
+}
+
+func parseFile(name string, src []byte) (*value, hcl.Diagnostics) {
+	src = trimBOM(src)
+	switch FormatOf(name) {
+	case FormatHCL:
+		return parseHCL(name, src)
+	case FormatYAML:
+		return parseYAML(name, src)
+	}
+	return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown config format",
+		Detail: fmt.Sprintf("%s: config files end in .hcl, .yaml or .yml.", name)}}
+}
+
+func trimBOM(b []byte) []byte {
+	if len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
+		return b[3:]
+	}
+	return b
+}
