@@ -166,9 +166,9 @@ func ParseServiceKey(s string) (ServiceKey, error) {
 	return ServiceKey{Protocol: p, Addr: ap.Addr(), Port: ap.Port()}.Normalize(), nil
 }
 
-// ipvsadmArgs returns the ipvsadm service selector: "-t 192.0.2.10:80",
+// IpvsadmArgs returns the ipvsadm service selector: "-t 192.0.2.10:80",
 // "-f 1 -6".
-func (k ServiceKey) ipvsadmArgs() string {
+func (k ServiceKey) IpvsadmArgs() string {
 	k = k.Normalize()
 	if k.FwMark != 0 {
 		s := "-f " + strconv.FormatUint(uint64(k.FwMark), 10)
@@ -232,7 +232,7 @@ func (s Service) Normalize() Service {
 func (s Service) String() string {
 	s = s.Normalize()
 	var b strings.Builder
-	b.WriteString(s.Key().ipvsadmArgs())
+	b.WriteString(s.Key().IpvsadmArgs())
 	b.WriteString(" -s ")
 	b.WriteString(s.Scheduler)
 	if s.Timeout > 0 {
