@@ -69,7 +69,9 @@ func TestKernel(t *testing.T) {
 			links: []string{"eth0"},
 			steps: []step{
 				func(k *Kernel) error { return k.AddAddr(vip) },
-				func(k *Kernel) error { return k.AddAddr(runtime.Address{Interface: "eth0", Prefix: pfx("192.0.2.10/24"), Label: "eth0:9"}) },
+				func(k *Kernel) error {
+					return k.AddAddr(runtime.Address{Interface: "eth0", Prefix: pfx("192.0.2.10/24"), Label: "eth0:9"})
+				},
 			},
 			wantErr: runtime.ErrExist,
 			want:    lines("ip link add eth0 up", "ip addr add 192.0.2.10/24 dev eth0"),
@@ -79,7 +81,9 @@ func TestKernel(t *testing.T) {
 			links: []string{"eth0"},
 			steps: []step{
 				func(k *Kernel) error { return k.AddAddr(vip) },
-				func(k *Kernel) error { return k.AddAddr(runtime.Address{Interface: "eth0", Prefix: pfx("192.0.2.10/32")}) },
+				func(k *Kernel) error {
+					return k.AddAddr(runtime.Address{Interface: "eth0", Prefix: pfx("192.0.2.10/32")})
+				},
 			},
 			want: lines("ip link add eth0 up", "ip addr add 192.0.2.10/24 dev eth0", "ip addr add 192.0.2.10/32 dev eth0"),
 		},
@@ -87,30 +91,40 @@ func TestKernel(t *testing.T) {
 			name:  "same v6 address other prefix length is a duplicate",
 			links: []string{"eth0"},
 			steps: []step{
-				func(k *Kernel) error { return k.AddAddr(runtime.Address{Interface: "eth0", Prefix: pfx("2001:db8::10/64")}) },
-				func(k *Kernel) error { return k.AddAddr(runtime.Address{Interface: "eth0", Prefix: pfx("2001:db8::10/128")}) },
+				func(k *Kernel) error {
+					return k.AddAddr(runtime.Address{Interface: "eth0", Prefix: pfx("2001:db8::10/64")})
+				},
+				func(k *Kernel) error {
+					return k.AddAddr(runtime.Address{Interface: "eth0", Prefix: pfx("2001:db8::10/128")})
+				},
 			},
 			wantErr: runtime.ErrExist,
 			want:    lines("ip link add eth0 up", "ip addr add 2001:db8::10/64 dev eth0"),
 		},
 		{
-			name:    "address on missing interface",
-			links:   []string{"eth0"},
-			steps:   []step{func(k *Kernel) error { return k.AddAddr(runtime.Address{Interface: "eth9", Prefix: pfx("192.0.2.10/24")}) }},
+			name:  "address on missing interface",
+			links: []string{"eth0"},
+			steps: []step{func(k *Kernel) error {
+				return k.AddAddr(runtime.Address{Interface: "eth9", Prefix: pfx("192.0.2.10/24")})
+			}},
 			wantErr: runtime.ErrNoDevice,
 			want:    lines("ip link add eth0 up"),
 		},
 		{
-			name:    "label must start with interface name",
-			links:   []string{"eth0"},
-			steps:   []step{func(k *Kernel) error { return k.AddAddr(runtime.Address{Interface: "eth0", Prefix: pfx("192.0.2.10/24"), Label: "vip"}) }},
+			name:  "label must start with interface name",
+			links: []string{"eth0"},
+			steps: []step{func(k *Kernel) error {
+				return k.AddAddr(runtime.Address{Interface: "eth0", Prefix: pfx("192.0.2.10/24"), Label: "vip"})
+			}},
 			wantErr: runtime.ErrInvalid,
 			want:    lines("ip link add eth0 up"),
 		},
 		{
-			name:    "label on v6",
-			links:   []string{"eth0"},
-			steps:   []step{func(k *Kernel) error { return k.AddAddr(runtime.Address{Interface: "eth0", Prefix: pfx("2001:db8::1/64"), Label: "eth0:1"}) }},
+			name:  "label on v6",
+			links: []string{"eth0"},
+			steps: []step{func(k *Kernel) error {
+				return k.AddAddr(runtime.Address{Interface: "eth0", Prefix: pfx("2001:db8::1/64"), Label: "eth0:1"})
+			}},
 			wantErr: runtime.ErrInvalid,
 			want:    lines("ip link add eth0 up"),
 		},
@@ -130,7 +144,9 @@ func TestKernel(t *testing.T) {
 			links: []string{"eth0"},
 			steps: []step{
 				func(k *Kernel) error { return k.AddAddr(vip) },
-				func(k *Kernel) error { return k.DelAddr(runtime.Address{Interface: "eth0", Prefix: pfx("192.0.2.10/24")}) },
+				func(k *Kernel) error {
+					return k.DelAddr(runtime.Address{Interface: "eth0", Prefix: pfx("192.0.2.10/24")})
+				},
 			},
 			want: lines("ip link add eth0 up"),
 		},
@@ -146,7 +162,9 @@ func TestKernel(t *testing.T) {
 			links: []string{"eth0"},
 			steps: []step{
 				func(k *Kernel) error { return k.AddAddr(vip) },
-				func(k *Kernel) error { return k.DelAddr(runtime.Address{Interface: "eth0", Prefix: pfx("192.0.2.10/32")}) },
+				func(k *Kernel) error {
+					return k.DelAddr(runtime.Address{Interface: "eth0", Prefix: pfx("192.0.2.10/32")})
+				},
 			},
 			wantErr: runtime.ErrNotExist,
 			want:    lines("ip link add eth0 up", "ip addr add 192.0.2.10/24 dev eth0"),
@@ -167,22 +185,30 @@ func TestKernel(t *testing.T) {
 			name:  "route gateway resolves the device",
 			links: []string{"eth0", "eth1"},
 			steps: []step{
-				func(k *Kernel) error { return k.AddAddr(runtime.Address{Interface: "eth1", Prefix: pfx("192.0.2.10/24")}) },
-				func(k *Kernel) error { return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Gateway: addr("192.0.2.1")}) },
+				func(k *Kernel) error {
+					return k.AddAddr(runtime.Address{Interface: "eth1", Prefix: pfx("192.0.2.10/24")})
+				},
+				func(k *Kernel) error {
+					return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Gateway: addr("192.0.2.1")})
+				},
 			},
 			want: lines("ip link add eth0 up", "ip link add eth1 up", "ip addr add 192.0.2.10/24 dev eth1", "ip route add 198.51.100.0/24 via 192.0.2.1 dev eth1"),
 		},
 		{
-			name:    "route gateway unreachable",
-			links:   []string{"eth0"},
-			steps:   []step{func(k *Kernel) error { return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Gateway: addr("192.0.2.1"), Interface: "eth0"}) }},
+			name:  "route gateway unreachable",
+			links: []string{"eth0"},
+			steps: []step{func(k *Kernel) error {
+				return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Gateway: addr("192.0.2.1"), Interface: "eth0"})
+			}},
 			wantErr: runtime.ErrUnreachable,
 			want:    lines("ip link add eth0 up"),
 		},
 		{
-			name:    "route on missing device",
-			links:   []string{"eth0"},
-			steps:   []step{func(k *Kernel) error { return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Interface: "eth9"}) }},
+			name:  "route on missing device",
+			links: []string{"eth0"},
+			steps: []step{func(k *Kernel) error {
+				return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Interface: "eth9"})
+			}},
 			wantErr: runtime.ErrNoDevice,
 			want:    lines("ip link add eth0 up"),
 		},
@@ -191,7 +217,9 @@ func TestKernel(t *testing.T) {
 			links: []string{"eth0"},
 			steps: []step{
 				func(k *Kernel) error { return k.SetLinkUp("eth0", false) },
-				func(k *Kernel) error { return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Interface: "eth0"}) },
+				func(k *Kernel) error {
+					return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Interface: "eth0"})
+				},
 			},
 			wantErr: runtime.ErrUnreachable,
 			want:    lines("ip link add eth0"),
@@ -200,7 +228,9 @@ func TestKernel(t *testing.T) {
 			name:  "route with foreign source",
 			links: []string{"eth0"},
 			steps: []step{
-				func(k *Kernel) error { return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Interface: "eth0", Src: addr("192.0.2.10")}) },
+				func(k *Kernel) error {
+					return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Interface: "eth0", Src: addr("192.0.2.10")})
+				},
 			},
 			wantErr: runtime.ErrInvalid,
 			want:    lines("ip link add eth0 up"),
@@ -209,8 +239,12 @@ func TestKernel(t *testing.T) {
 			name:  "duplicate route",
 			links: []string{"eth0"},
 			steps: []step{
-				func(k *Kernel) error { return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Interface: "eth0"}) },
-				func(k *Kernel) error { return k.AddRoute(runtime.Route{Type: "blackhole", Dst: pfx("198.51.100.0/24"), Table: 254}) },
+				func(k *Kernel) error {
+					return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Interface: "eth0"})
+				},
+				func(k *Kernel) error {
+					return k.AddRoute(runtime.Route{Type: "blackhole", Dst: pfx("198.51.100.0/24"), Table: 254})
+				},
 			},
 			wantErr: runtime.ErrExist,
 			want:    lines("ip link add eth0 up", "ip route add 198.51.100.0/24 dev eth0"),
@@ -219,8 +253,12 @@ func TestKernel(t *testing.T) {
 			name:  "same destination other metric",
 			links: []string{"eth0"},
 			steps: []step{
-				func(k *Kernel) error { return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Interface: "eth0"}) },
-				func(k *Kernel) error { return k.AddRoute(runtime.Route{Type: "blackhole", Dst: pfx("198.51.100.0/24"), Metric: 10}) },
+				func(k *Kernel) error {
+					return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Interface: "eth0"})
+				},
+				func(k *Kernel) error {
+					return k.AddRoute(runtime.Route{Type: "blackhole", Dst: pfx("198.51.100.0/24"), Metric: 10})
+				},
 			},
 			want: lines("ip link add eth0 up", "ip route add 198.51.100.0/24 dev eth0", "ip route add blackhole 198.51.100.0/24 metric 10"),
 		},
@@ -228,15 +266,21 @@ func TestKernel(t *testing.T) {
 			name:  "replace route",
 			links: []string{"eth0"},
 			steps: []step{
-				func(k *Kernel) error { return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Interface: "eth0"}) },
-				func(k *Kernel) error { return k.ReplaceRoute(runtime.Route{Type: "unreachable", Dst: pfx("198.51.100.0/24")}) },
+				func(k *Kernel) error {
+					return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Interface: "eth0"})
+				},
+				func(k *Kernel) error {
+					return k.ReplaceRoute(runtime.Route{Type: "unreachable", Dst: pfx("198.51.100.0/24")})
+				},
 			},
 			want: lines("ip link add eth0 up", "ip route add unreachable 198.51.100.0/24"),
 		},
 		{
-			name:    "blackhole with device",
-			links:   []string{"eth0"},
-			steps:   []step{func(k *Kernel) error { return k.AddRoute(runtime.Route{Type: "blackhole", Dst: pfx("198.51.100.0/24"), Interface: "eth0"}) }},
+			name:  "blackhole with device",
+			links: []string{"eth0"},
+			steps: []step{func(k *Kernel) error {
+				return k.AddRoute(runtime.Route{Type: "blackhole", Dst: pfx("198.51.100.0/24"), Interface: "eth0"})
+			}},
 			wantErr: runtime.ErrInvalid,
 			want:    lines("ip link add eth0 up"),
 		},
@@ -244,7 +288,9 @@ func TestKernel(t *testing.T) {
 			name:  "v6 route gets metric 1024",
 			links: []string{"eth0"},
 			steps: []step{
-				func(k *Kernel) error { return k.AddRoute(runtime.Route{Dst: pfx("2001:db8:1::/48"), Gateway: addr("fe80::1"), Interface: "eth0"}) },
+				func(k *Kernel) error {
+					return k.AddRoute(runtime.Route{Dst: pfx("2001:db8:1::/48"), Gateway: addr("fe80::1"), Interface: "eth0"})
+				},
 			},
 			want: lines("ip link add eth0 up", "ip route add 2001:db8:1::/48 via fe80::1 dev eth0 metric 1024"),
 		},
@@ -252,7 +298,9 @@ func TestKernel(t *testing.T) {
 			name:  "v6 link-local gateway needs device",
 			links: []string{"eth0"},
 			steps: []step{
-				func(k *Kernel) error { return k.AddRoute(runtime.Route{Dst: pfx("2001:db8:1::/48"), Gateway: addr("fe80::1")}) },
+				func(k *Kernel) error {
+					return k.AddRoute(runtime.Route{Dst: pfx("2001:db8:1::/48"), Gateway: addr("fe80::1")})
+				},
 			},
 			wantErr: runtime.ErrInvalid,
 			want:    lines("ip link add eth0 up"),
@@ -261,7 +309,9 @@ func TestKernel(t *testing.T) {
 			name:  "delete route",
 			links: []string{"eth0"},
 			steps: []step{
-				func(k *Kernel) error { return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Interface: "eth0", Protocol: 18}) },
+				func(k *Kernel) error {
+					return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Interface: "eth0", Protocol: 18})
+				},
 				func(k *Kernel) error { return k.DelRoute(runtime.Route{Dst: pfx("198.51.100.0/24")}) },
 			},
 			want: lines("ip link add eth0 up"),
@@ -271,8 +321,12 @@ func TestKernel(t *testing.T) {
 			links: []string{"eth0"},
 			steps: []step{
 				func(k *Kernel) error { return k.AddAddr(vip) },
-				func(k *Kernel) error { return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Gateway: addr("192.0.2.1")}) },
-				func(k *Kernel) error { return k.DelRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Gateway: addr("192.0.2.2")}) },
+				func(k *Kernel) error {
+					return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Gateway: addr("192.0.2.1")})
+				},
+				func(k *Kernel) error {
+					return k.DelRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Gateway: addr("192.0.2.2")})
+				},
 			},
 			wantErr: runtime.ErrNotExist,
 			want:    lines("ip link add eth0 up", "ip addr add 192.0.2.10/24 dev eth0", "ip route add 198.51.100.0/24 via 192.0.2.1 dev eth0"),
@@ -289,7 +343,9 @@ func TestKernel(t *testing.T) {
 			links: []string{"eth0"},
 			steps: []step{
 				func(k *Kernel) error { return k.AddAddr(vip) },
-				func(k *Kernel) error { return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Interface: "eth0", Src: addr("192.0.2.10")}) },
+				func(k *Kernel) error {
+					return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Interface: "eth0", Src: addr("192.0.2.10")})
+				},
 				func(k *Kernel) error { return k.DelAddr(vip) },
 			},
 			want: lines("ip link add eth0 up"),
@@ -299,8 +355,12 @@ func TestKernel(t *testing.T) {
 			links: []string{"eth0"},
 			steps: []step{
 				func(k *Kernel) error { return k.AddAddr(vip) },
-				func(k *Kernel) error { return k.AddAddr(runtime.Address{Interface: "eth0", Prefix: pfx("2001:db8::10/64")}) },
-				func(k *Kernel) error { return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Interface: "eth0"}) },
+				func(k *Kernel) error {
+					return k.AddAddr(runtime.Address{Interface: "eth0", Prefix: pfx("2001:db8::10/64")})
+				},
+				func(k *Kernel) error {
+					return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Interface: "eth0"})
+				},
 				func(k *Kernel) error { return k.SetLinkUp("eth0", false) },
 			},
 			want: lines("ip link add eth0", "ip addr add 192.0.2.10/24 dev eth0"),
@@ -310,7 +370,9 @@ func TestKernel(t *testing.T) {
 			name:  "add rules",
 			links: []string{"eth0"},
 			steps: []step{
-				func(k *Kernel) error { return k.AddRule(runtime.Rule{Priority: 100, Src: pfx("192.0.2.10/32"), Table: 100}) },
+				func(k *Kernel) error {
+					return k.AddRule(runtime.Rule{Priority: 100, Src: pfx("192.0.2.10/32"), Table: 100})
+				},
 				func(k *Kernel) error {
 					return k.AddRule(runtime.Rule{Priority: 101, Family: runtime.FamilyV6, FwMark: 1, IifName: "eth0", Table: 101})
 				},
@@ -318,10 +380,14 @@ func TestKernel(t *testing.T) {
 			want: lines("ip link add eth0 up", "ip rule add -6 priority 101 from all fwmark 0x1/0xffffffff iif eth0 lookup 101", "ip rule add priority 100 from 192.0.2.10/32 lookup 100"),
 		},
 		{
-			name:  "duplicate rule",
+			name: "duplicate rule",
 			steps: []step{
-				func(k *Kernel) error { return k.AddRule(runtime.Rule{Priority: 100, Src: pfx("192.0.2.10/32"), Table: 100}) },
-				func(k *Kernel) error { return k.AddRule(runtime.Rule{Priority: 100, Src: pfx("192.0.2.10/32"), Table: 100}) },
+				func(k *Kernel) error {
+					return k.AddRule(runtime.Rule{Priority: 100, Src: pfx("192.0.2.10/32"), Table: 100})
+				},
+				func(k *Kernel) error {
+					return k.AddRule(runtime.Rule{Priority: 100, Src: pfx("192.0.2.10/32"), Table: 100})
+				},
 			},
 			wantErr: runtime.ErrExist,
 			want:    lines("ip rule add priority 100 from 192.0.2.10/32 lookup 100"),
@@ -334,13 +400,19 @@ func TestKernel(t *testing.T) {
 		{
 			name: "delete rule",
 			steps: []step{
-				func(k *Kernel) error { return k.AddRule(runtime.Rule{Priority: 100, Src: pfx("192.0.2.10/32"), Table: 100}) },
-				func(k *Kernel) error { return k.DelRule(runtime.Rule{Priority: 100, Src: pfx("192.0.2.10/32"), Table: 100}) },
+				func(k *Kernel) error {
+					return k.AddRule(runtime.Rule{Priority: 100, Src: pfx("192.0.2.10/32"), Table: 100})
+				},
+				func(k *Kernel) error {
+					return k.DelRule(runtime.Rule{Priority: 100, Src: pfx("192.0.2.10/32"), Table: 100})
+				},
 			},
 		},
 		{
-			name:    "delete missing rule",
-			steps:   []step{func(k *Kernel) error { return k.DelRule(runtime.Rule{Priority: 100, Src: pfx("192.0.2.10/32"), Table: 100}) }},
+			name: "delete missing rule",
+			steps: []step{func(k *Kernel) error {
+				return k.DelRule(runtime.Rule{Priority: 100, Src: pfx("192.0.2.10/32"), Table: 100})
+			}},
 			wantErr: runtime.ErrNotExist,
 		},
 		// Links.
@@ -353,9 +425,11 @@ func TestKernel(t *testing.T) {
 			want: lines("ip link add eth0 up", "ip link add vrrp.51 link eth0 address 00:00:5e:00:01:33 type macvlan mode private up"),
 		},
 		{
-			name:    "macvlan without parent device",
-			links:   []string{"eth0"},
-			steps:   []step{func(k *Kernel) error { return k.AddLink(runtime.Link{Name: "vrrp.51", Kind: "macvlan", Parent: "eth9"}) }},
+			name:  "macvlan without parent device",
+			links: []string{"eth0"},
+			steps: []step{func(k *Kernel) error {
+				return k.AddLink(runtime.Link{Name: "vrrp.51", Kind: "macvlan", Parent: "eth9"})
+			}},
 			wantErr: runtime.ErrNoDevice,
 			want:    lines("ip link add eth0 up"),
 		},
@@ -375,10 +449,18 @@ func TestKernel(t *testing.T) {
 			name:  "delete link removes addresses, routes and macvlans",
 			links: []string{"eth0", "eth1"},
 			steps: []step{
-				func(k *Kernel) error { return k.AddLink(runtime.Link{Name: "vrrp.51", Kind: "macvlan", Parent: "eth0", Up: true}) },
-				func(k *Kernel) error { return k.AddAddr(runtime.Address{Interface: "vrrp.51", Prefix: pfx("192.0.2.10/24")}) },
-				func(k *Kernel) error { return k.AddAddr(runtime.Address{Interface: "eth0", Prefix: pfx("192.0.2.11/24")}) },
-				func(k *Kernel) error { return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Interface: "eth0"}) },
+				func(k *Kernel) error {
+					return k.AddLink(runtime.Link{Name: "vrrp.51", Kind: "macvlan", Parent: "eth0", Up: true})
+				},
+				func(k *Kernel) error {
+					return k.AddAddr(runtime.Address{Interface: "vrrp.51", Prefix: pfx("192.0.2.10/24")})
+				},
+				func(k *Kernel) error {
+					return k.AddAddr(runtime.Address{Interface: "eth0", Prefix: pfx("192.0.2.11/24")})
+				},
+				func(k *Kernel) error {
+					return k.AddRoute(runtime.Route{Dst: pfx("198.51.100.0/24"), Interface: "eth0"})
+				},
 				func(k *Kernel) error { return k.DelLink("eth0") },
 			},
 			want: lines("ip link add eth1 up"),
@@ -409,7 +491,9 @@ func TestKernel(t *testing.T) {
 					return k.AddDestination(web6, runtime.Destination{Addr: addr("2001:db8::5"), Port: 8080, Weight: 5, Forward: runtime.ForwardTunnel})
 				},
 				func(k *Kernel) error { return k.AddService(svc(mark, "sh")) },
-				func(k *Kernel) error { return k.AddDestination(mark, runtime.Destination{Addr: addr("203.0.113.7"), Weight: 1, Forward: runtime.ForwardDR}) },
+				func(k *Kernel) error {
+					return k.AddDestination(mark, runtime.Destination{Addr: addr("203.0.113.7"), Weight: 1, Forward: runtime.ForwardDR})
+				},
 			},
 			want: lines(
 				"ipvsadm -A -f 1 -s sh",
@@ -481,7 +565,9 @@ func TestKernel(t *testing.T) {
 			steps: []step{
 				func(k *Kernel) error { return k.AddService(svc(web, "wrr")) },
 				func(k *Kernel) error { return k.AddDestination(web, rs1) },
-				func(k *Kernel) error { return k.AddDestination(web, runtime.Destination{Addr: rs1.Addr, Port: rs1.Port, Weight: 7}) },
+				func(k *Kernel) error {
+					return k.AddDestination(web, runtime.Destination{Addr: rs1.Addr, Port: rs1.Port, Weight: 7})
+				},
 			},
 			wantErr: runtime.ErrExist,
 			want:    lines("ipvsadm -A -t 192.0.2.10:80 -s wrr", "ipvsadm -a -t 192.0.2.10:80 -r 203.0.113.5:80 -g -w 1"),
@@ -512,7 +598,9 @@ func TestKernel(t *testing.T) {
 			name: "negative weight",
 			steps: []step{
 				func(k *Kernel) error { return k.AddService(svc(web, "wrr")) },
-				func(k *Kernel) error { return k.AddDestination(web, runtime.Destination{Addr: rs1.Addr, Port: 80, Weight: -1}) },
+				func(k *Kernel) error {
+					return k.AddDestination(web, runtime.Destination{Addr: rs1.Addr, Port: 80, Weight: -1})
+				},
 			},
 			wantErr: runtime.ErrInvalid,
 			want:    lines("ipvsadm -A -t 192.0.2.10:80 -s wrr"),
@@ -544,7 +632,9 @@ func TestKernel(t *testing.T) {
 			steps: []step{
 				func(k *Kernel) error { return k.AddService(svc(web, "wrr")) },
 				func(k *Kernel) error { return k.AddDestination(web, rs1) },
-				func(k *Kernel) error { return k.DelDestination(web, runtime.Destination{Addr: rs1.Addr, Port: rs1.Port}) },
+				func(k *Kernel) error {
+					return k.DelDestination(web, runtime.Destination{Addr: rs1.Addr, Port: rs1.Port})
+				},
 			},
 			want: lines("ipvsadm -A -t 192.0.2.10:80 -s wrr"),
 		},
