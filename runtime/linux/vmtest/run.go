@@ -67,7 +67,12 @@ const (
 	guestModDir = "/lib/modules/hacfg"
 )
 
-var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var (
+	envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// ansiEscape matches the terminal control sequences SeaBIOS and
+	// coloured loggers print, which only clutter test logs.
+	ansiEscape = regexp.MustCompile(`\x1b(\[[0-9;?]*[A-Za-z]|[A-Za-z])`)
+)
 
 // shellQuote quotes s for a POSIX shell.
 func shellQuote(s string) string {
@@ -280,7 +285,7 @@ func (a *Assets) Run(ctx context.Context, opts Options) (*Result, error) {
 	sc := bufio.NewScanner(pipe)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	for sc.Scan() {
-		line := strings.ReplaceAll(sc.Text(), "\r", "")
+		line := ansiEscape.ReplaceAllString(strings.ReplaceAll(sc.Text(), "\r", ""), "")
 		if i := strings.Index(line, marker+" "); i >= 0 {
 			word := line[i+len(marker)+1:]
 			switch {

@@ -1,38 +1,15 @@
 package vmtest
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
-
-// testLogWriter turns streamed VM output into t.Log lines.
-type testLogWriter struct {
-	t   testing.TB
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *testLogWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
-	for {
-		line, err := w.buf.ReadString('\n')
-		if err != nil {
-			w.buf.WriteString(line)
-			return len(p), nil
-		}
-		w.t.Log("vm: " + strings.TrimSuffix(line, "\n"))
-	}
-}
 
 // section returns the lines between "BEGIN name" and "END name".
 func section(out, name string) []string {
@@ -67,7 +44,7 @@ func TestIntegrationVMIPVSSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := Options{Binary: bin, Stream: &testLogWriter{t: t}}
+	opts := Options{Binary: bin, Stream: LogWriter(t)}
 	// ipvsadm, when the host has it, reads the table back independently.
 	if p, err := exec.LookPath("ipvsadm"); err == nil {
 		files, err := HostBinaryFiles(ctx, p)
