@@ -43,6 +43,8 @@ type Assets struct {
 	Dir            string   // cache directory holding the files below
 	Kernel         string   // path of the kernel image (bzImage)
 	Modules        []string // paths of the .ko files, in load order
+	ModulesDep     string   // path of a modules.dep for them (for modprobe)
+	KernelRelease  string   // uname -r of the kernel, e.g. 6.1.0-56-amd64
 	Busybox        string   // path of the static busybox binary
 	KernelPackage  string   // "name=version" of the kernel image package
 	BusyboxPackage string   // "name=version" of the busybox-static package
@@ -56,6 +58,8 @@ type manifest struct {
 	Package string   `json:"package"`
 	Kernel  string   `json:"kernel,omitempty"`
 	Modules []string `json:"modules,omitempty"`
+	Dep     string   `json:"dep,omitempty"`
+	Release string   `json:"release,omitempty"`
 	Busybox string   `json:"busybox,omitempty"`
 }
 
@@ -136,7 +140,8 @@ func Prepare(ctx context.Context, cfg Config) (*Assets, error) {
 		return nil, err
 	}
 
-	sum := sha256.Sum256([]byte(strings.Join(mods, ",")))
+	// The key covers the module list and the entry's layout version.
+	sum := sha256.Sum256([]byte("v2:" + strings.Join(mods, ",")))
 	kdir := filepath.Join(dir, cacheName(kpkg, kver)+"-"+hex.EncodeToString(sum[:4]))
 	km, err := cached(ctx, log, kdir, kpkg, kver, func(ctx context.Context, deb, out string) (manifest, error) {
 		return extractKernel(ctx, deb, out, mods)
@@ -154,6 +159,8 @@ func Prepare(ctx context.Context, cfg Config) (*Assets, error) {
 		Dir:            dir,
 		Kernel:         filepath.Join(kdir, km.Kernel),
 		Busybox:        filepath.Join(bdir, bm.Busybox),
+		ModulesDep:     filepath.Join(kdir, km.Dep),
+		KernelRelease:  km.Release,
 		KernelPackage:  kpkg + "=" + kver,
 		BusyboxPackage: "busybox-static=" + bver,
 		logger:         log,
@@ -354,11 +361,14 @@ func walkDeb(ctx context.Context, deb string, fn func(h *tar.Header, r io.Reader
 	return walkErr
 }
 
-// extractKernel copies the kernel image and the modules mods need (in load
-// order, decompressed) out of a linux-image .deb. Debian does not ship
-// modules.dep in the package (depmod makes it at install time), so the
-// dependencies are read from each module's .modinfo section: a first pass
-// reads all of them, a second copies the chosen files.
+// extractKernel copies the kernel image and the modules mods need
+// (decompressed) out of a linux-image .deb, and lists them in load order in
+// the manifest. Debian does not ship modules.dep in the package (depmod makes
+// it at install time), so the dependencies are read from each module's
+// .modinfo section: a first pass reads all of them, a second copies the
+// chosen files. A modules.dep for the copied modules, with paths relative to
+// /lib/modules/RELEASE and modules under "hacfg/", lets busybox modprobe in
+// the VM work (moby/ipvs runs `modprobe ip_vs`).
 func extractKernel(ctx context.Context, deb, out string, mods []string) (manifest, error) {
 	var m manifest
 	infos := map[string]modInfo{}
@@ -369,6 +379,9 @@ func extractKernel(ctx context.Context, deb, out string, mods []string) (manifes
 			m.Kernel = "vmlinuz"
 			return writeFile(filepath.Join(out, m.Kernel), r, 0o644)
 		case h.Typeflag == tar.TypeReg && strings.Contains(name, "/modules/") && isModulePath(name):
+			if rel, _, ok := strings.Cut(strings.TrimPrefix(name, "usr/"), "/kernel/"); ok {
+				m.Release = strings.TrimPrefix(rel, "lib/modules/")
+			}
 			data, err := readModule(ctx, name, r)
 			if err != nil {
 				return err
@@ -392,9 +405,28 @@ func extractKernel(ctx context.Context, deb, out string, mods []string) (manifes
 		return manifest{}, fmt.Errorf("vmtest: %s: %w", deb, err)
 	}
 	want := map[string]int{}
+	var dep strings.Builder
 	for i, mi := range order {
 		want[mi.Path] = i
-		m.Modules = append(m.Modules, fmt.Sprintf("modules/%02d-%s.ko", i, mi.Name))
+		// Named as the module, since modprobe derives names from files.
+		m.Modules = append(m.Modules, "modules/"+mi.Name+".ko")
+		deps, err := loadOrder(infos, []string{mi.Name})
+		if err != nil {
+			return manifest{}, fmt.Errorf("vmtest: %s: %w", deb, err)
+		}
+		fmt.Fprintf(&dep, "hacfg/%s.ko:", mi.Name)
+		// Like depmod: the last dependency listed is loaded first.
+		for j := len(deps) - 2; j >= 0; j-- {
+			fmt.Fprintf(&dep, " hacfg/%s.ko", deps[j].Name)
+		}
+		dep.WriteString("\n")
+	}
+	m.Dep = "modules.dep"
+	if err := os.WriteFile(filepath.Join(out, m.Dep), []byte(dep.String()), 0o644); err != nil {
+		return manifest{}, fmt.Errorf("vmtest: cache: %w", err)
+	}
+	if m.Release == "" {
+		return manifest{}, fmt.Errorf("vmtest: %s: no lib/modules/RELEASE/kernel/ directory", deb)
 	}
 	if err := os.Mkdir(filepath.Join(out, "modules"), 0o755); err != nil {
 		return manifest{}, fmt.Errorf("vmtest: cache: %w", err)

@@ -24,7 +24,8 @@
 //	    -append "console=ttyS0 quiet panic=-1"
 //
 // Its /init mounts proc, sys and devtmpfs, loads the modules in dependency
-// order with busybox insmod, brings lo up (without it IPVS rejects every
+// order with busybox insmod (a modules.dep written for them lets busybox
+// modprobe, which moby/ipvs runs, succeed quietly), brings lo up (without it IPVS rejects every
 // destination with EINVAL), runs the binary, prints a result marker carrying
 // a per-run nonce and the exit code on the serial console, and powers off.
 // Run parses the marker; a timeout kills QEMU.

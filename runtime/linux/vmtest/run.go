@@ -62,10 +62,13 @@ type Result struct {
 	Duration time.Duration
 }
 
-const (
-	guestBinDir = "/hacfg/bin"
-	guestModDir = "/lib/modules/hacfg"
-)
+const guestBinDir = "/hacfg/bin"
+
+// guestModDir is where the modules go in the VM, next to the modules.dep
+// that busybox modprobe reads.
+func (a *Assets) guestModDir() string {
+	return path.Join("/lib/modules", a.KernelRelease, "hacfg")
+}
 
 var (
 	envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -156,9 +159,12 @@ func (a *Assets) writeInitramfs(w io.Writer, script string, binary string, opts 
 		return err
 	}
 	for _, m := range a.Modules {
-		if err := add(path.Join(guestModDir, filepath.Base(m)), m); err != nil {
+		if err := add(path.Join(a.guestModDir(), filepath.Base(m)), m); err != nil {
 			return err
 		}
+	}
+	if err := add(path.Join("/lib/modules", a.KernelRelease, "modules.dep"), a.ModulesDep); err != nil {
+		return err
 	}
 	if err := add(binary, opts.Binary); err != nil {
 		return err
@@ -220,7 +226,7 @@ func (a *Assets) Run(ctx context.Context, opts Options) (*Result, error) {
 	binary := path.Join(guestBinDir, filepath.Base(opts.Binary))
 	var mods []string
 	for _, m := range a.Modules {
-		mods = append(mods, path.Join(guestModDir, filepath.Base(m)))
+		mods = append(mods, path.Join(a.guestModDir(), filepath.Base(m)))
 	}
 	script := initScript(marker, mods, binary, opts.Args, opts.Env, opts.Dir)
 	initrd := filepath.Join(tmp, "initramfs.cpio.gz")

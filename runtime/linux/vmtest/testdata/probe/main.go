@@ -1,12 +1,13 @@
 // Command probe runs inside the vmtest VM and reports what it sees: its
 // arguments, chosen environment variables, the content of the files named
 // by $PROBE_FILES, its uid and working directory, whether lo is up, and the
-// loaded ip_vs module. It exits with the status in $PROBE_EXIT.
+// loaded ip_vs module, and whether modprobe works. It exits with the status in $PROBE_EXIT.
 package main
 
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 )
@@ -34,6 +35,8 @@ func main() {
 			fmt.Println("module ip_vs loaded")
 		}
 	}
+	out, err := exec.Command("modprobe", "ip_vs").CombinedOutput()
+	fmt.Printf("modprobe ip_vs: %q err=%v\n", out, err)
 	code, _ := strconv.Atoi(os.Getenv("PROBE_EXIT"))
 	os.Exit(code)
 }
