@@ -274,4 +274,3 @@ func (k *Kernel) ipvsChange(cmd, op string, f func(*ipvs.Handle) error) error {
 	}
 	return err
 }
-
