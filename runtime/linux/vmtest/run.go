@@ -88,7 +88,7 @@ func shellQuote(s string) string {
 func initScript(marker string, modules []string, binary string, args []string, env map[string]string, dir string) string {
 	var b strings.Builder
 	b.WriteString("#!/bin/busybox sh\n")
-	b.WriteString("/bin/busybox mkdir -p /proc /sys /dev /tmp /run /var/run/netns /root /sbin /usr/bin /usr/sbin\n")
+	b.WriteString("/bin/busybox mkdir -p /proc /sys /dev /tmp /run /root /sbin /usr/bin /usr/sbin\n")
 	b.WriteString("/bin/busybox --install -s\n")
 	b.WriteString("export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TMPDIR=/tmp\n")
 	fmt.Fprintf(&b, "fail() { echo; echo %s setup-failed: \"$*\"; poweroff -f; sleep 5; reboot -f; }\n", marker)
@@ -133,6 +133,8 @@ func (a *Assets) writeInitramfs(w io.Writer, script string, binary string, opts 
 		}
 		c.Dir(d, perm)
 	}
+	// As on Debian, so /run/netns and /var/run/netns are the same place.
+	c.Symlink("var/run", "../run")
 	c.CharDev("dev/console", 0o600, 5, 1)
 	c.CharDev("dev/null", 0o666, 1, 3)
 	c.Bytes("init", 0o755, []byte(script))

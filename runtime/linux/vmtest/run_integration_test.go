@@ -60,11 +60,12 @@ func TestIntegrationVMRun(t *testing.T) {
 		`uid=0 wd=/work/here`,
 		`lo flags=0x9 err=<nil>`,
 		`module ip_vs loaded`,
+		`netns dir: true err=<nil>`,
 		`modprobe ip_vs: "" err=<nil>`,
 	}
 	var got []string
 	for _, l := range strings.Split(res.Output, "\n") {
-		for _, p := range []string{"arg[", "env ", "file ", "uid=", "lo ", "module ", "modprobe "} {
+		for _, p := range []string{"arg[", "env ", "file ", "uid=", "lo ", "module ", "netns ", "modprobe "} {
 			if strings.HasPrefix(l, p) {
 				got = append(got, l)
 			}

@@ -1,7 +1,8 @@
 // Command probe runs inside the vmtest VM and reports what it sees: its
 // arguments, chosen environment variables, the content of the files named
 // by $PROBE_FILES, its uid and working directory, whether lo is up, and the
-// loaded ip_vs module, and whether modprobe works. It exits with the status in $PROBE_EXIT.
+// loaded ip_vs module, whether modprobe works, and whether
+// /var/run/netns (where named network namespaces go) exists. It exits with the status in $PROBE_EXIT.
 package main
 
 import (
@@ -35,6 +36,8 @@ func main() {
 			fmt.Println("module ip_vs loaded")
 		}
 	}
+	st, err := os.Stat("/var/run/netns")
+	fmt.Printf("netns dir: %v err=%v\n", st != nil && st.IsDir(), err)
 	out, err := exec.Command("modprobe", "ip_vs").CombinedOutput()
 	fmt.Printf("modprobe ip_vs: %q err=%v\n", out, err)
 	code, _ := strconv.Atoi(os.Getenv("PROBE_EXIT"))
