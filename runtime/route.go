@@ -24,6 +24,10 @@ const (
 	ProtoKeepalived = 18 // keepalived's marker, also hacfg's
 )
 
+// DefaultIPv6Metric is the metric the kernel gives an IPv6 route added
+// without one (IP6_RT_PRIO_USER).
+const DefaultIPv6Metric = 1024
+
 // Route types, as iproute2 names them. The empty string means unicast.
 const (
 	RouteUnicast     = "unicast"
@@ -55,11 +59,15 @@ type Route struct {
 }
 
 // Normalize returns r with defaults made explicit the way implementations
-// report them: Table 0 becomes TableMain, Type "unicast" becomes "", and
-// Dst is masked.
+// report them: Table 0 becomes TableMain, Type "unicast" becomes "", Dst
+// is masked, and an IPv6 route without a metric (other than a kernel
+// route) gets the kernel's default metric 1024.
 func (r Route) Normalize() Route {
 	if r.Table == TableUnspec {
 		r.Table = TableMain
+	}
+	if r.Dst.Addr().Is6() && r.Metric == 0 && r.Protocol != ProtoKernel {
+		r.Metric = DefaultIPv6Metric
 	}
 	if r.Type == RouteUnicast {
 		r.Type = ""

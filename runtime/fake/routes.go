@@ -19,15 +19,6 @@ type routeKey struct {
 
 func keyOf(r runtime.Route) routeKey { return routeKey{r.Table, r.Dst, r.Metric} }
 
-// normalizeRoute is runtime.Route.Normalize plus the kernel's IPv6
-// default metric for routes added without one.
-func normalizeRoute(r runtime.Route) runtime.Route {
-	r = r.Normalize()
-	if r.Dst.Addr().Is6() && r.Metric == 0 && r.Protocol != runtime.ProtoKernel {
-		r.Metric = 1024
-	}
-	return r
-}
 
 var routeTypes = map[string]bool{
 	"": true, runtime.RouteLocal: true, runtime.RouteBroadcast: true, runtime.RouteAnycast: true,
@@ -80,7 +71,7 @@ func (k *Kernel) ReplaceRoute(r runtime.Route) error {
 func (k *Kernel) putRoute(op, verb string, r runtime.Route, replace bool) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	r = normalizeRoute(r)
+	r = r.Normalize()
 	if err := k.begin(op, r.ID(), r); err != nil {
 		return err
 	}
@@ -178,7 +169,7 @@ func (k *Kernel) reach(table int, gw netip.Addr, dev string) string {
 func (k *Kernel) DelRoute(r runtime.Route) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	r = normalizeRoute(r)
+	r = r.Normalize()
 	if err := k.begin("DelRoute", r.ID(), r); err != nil {
 		return err
 	}
