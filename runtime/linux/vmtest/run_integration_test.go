@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,5 +97,30 @@ func TestIntegrationVMTimeout(t *testing.T) {
 	}
 	if d := time.Since(start); d > 30*time.Second {
 		t.Errorf("Run took %s after a 3s timeout", d)
+	}
+}
+
+// TestIntegrationVMSetupFailure checks that a VM that cannot load its
+// modules says so instead of running the binary.
+func TestIntegrationVMSetupFailure(t *testing.T) {
+	RequireVM(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	a, err := Prepare(ctx, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bogus := filepath.Join(t.TempDir(), "bogus.ko")
+	if err := os.WriteFile(bogus, []byte("not an ELF file\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	broken := *a
+	broken.Modules = append(slices.Clone(a.Modules), bogus)
+	res, err := broken.Run(ctx, Options{Binary: a.Busybox, Args: []string{"echo", "binary ran"}})
+	if err == nil || !strings.Contains(err.Error(), "setup failed: insmod") || !strings.Contains(err.Error(), "bogus.ko") {
+		t.Fatalf("Run error = %v, want a setup failure naming bogus.ko", err)
+	}
+	if strings.Contains(res.Output, "binary ran") {
+		t.Errorf("the binary ran despite the setup failure:\n%s", res.Output)
 	}
 }
