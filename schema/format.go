@@ -38,9 +38,12 @@ func formatYAML(filename string, src []byte) ([]byte, hcl.Diagnostics) {
 	if doc.Kind == 0 {
 		return []byte{}, nil
 	}
-	if len(doc.Content) > 0 {
-		orderYAML(doc.Content[0], reflect.TypeFor[Config]())
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		r := newLineIndex(src).rangeAt(filename, doc.Line, doc.Column, 1)
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Incorrect type",
+			Detail: "A config file holds a map of settings at its top level.", Subject: &r}}
 	}
+	orderYAML(doc.Content[0], reflect.TypeFor[Config]())
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)

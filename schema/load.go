@@ -86,6 +86,13 @@ func Load(path string) (*Config, Sources, hcl.Diagnostics) {
 		}
 		srcs[f] = b
 	}
+	cfg, diags := Parse(srcs)
+	return cfg, srcs, diags
+}
+
+// Parse decodes and validates config files held in memory (name → bytes;
+// the format comes from each name's extension).
+func Parse(srcs Sources) (*Config, hcl.Diagnostics) {
 	cfg, diags := Decode(srcs)
 	if cfg != nil {
 		// Validate what decoded, so every problem is reported at once, but
@@ -102,7 +109,7 @@ func Load(path string) (*Config, Sources, hcl.Diagnostics) {
 			}
 		}
 	}
-	return cfg, srcs, diags
+	return cfg, diags
 }
 
 // Decode parses and decodes config files (name → bytes; the format comes

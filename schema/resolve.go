@@ -210,8 +210,8 @@ func resolveVS(vs *VirtualServer) *VirtualServer {
 // Family returns the address family of the instance: 6 if its first virtual
 // address is IPv6, else 4.
 func (in *VRRPInstance) Family() int {
-	for _, a := range in.VirtualAddresses {
-		if a.Address.Addr().Is6() && !a.Address.Addr().Is4In6() {
+	if len(in.VirtualAddresses) > 0 {
+		if is6(in.VirtualAddresses[0].Address.Addr()) {
 			return 6
 		}
 		return 4

@@ -87,7 +87,7 @@ func (v *validator) instances() {
 		if (in.VirtualRouterID != 0 || v.has(&in.VirtualRouterID)) && (in.VirtualRouterID < 1 || in.VirtualRouterID > 255) {
 			v.errorf(at(&in.VirtualRouterID), "Invalid virtual_router_id", "virtual_router_id must be 1-255, found %d.", in.VirtualRouterID)
 		}
-		if in.Interface == "" && !nodesGive(in, func(n *InstanceNode) bool { return n.Interface != nil }) {
+		if in.Interface == "" && !v.has(&in.Interface) && !nodesGive(in, func(n *InstanceNode) bool { return n.Interface != nil }) {
 			v.errorf(at(in), "Missing interface", "%s needs an interface.", what)
 		}
 		ver := version
@@ -205,7 +205,7 @@ func (v *validator) addrFamilies(in *VRRPInstance) {
 			continue
 		}
 	}
-	if len(in.VirtualAddresses) == 0 {
+	if len(in.VirtualAddresses) == 0 && !v.has(&in.VirtualAddresses) {
 		v.errorf(at(in), "No virtual addresses", "vrrp_instance %q has no virtual_ipaddress; give at least one.", in.Name)
 	}
 	check(in.UnicastSrcIP, &in.UnicastSrcIP, "unicast_src_ip")

@@ -1,0 +1,58 @@
+# hacfg — declarative high availability for Linux load balancers.
+#
+#   make demo   the main job, end to end, on the shipped examples
+#   make test   the whole suite: unit, integration (network namespaces),
+#               VM (real IPVS under qemu) and keepalived interop
+#
+# Both install what they need (Debian packages via apt-get, when run as
+# root) the first time.
+
+GO       ?= go
+BIN      := bin/hacfg
+PKGS     := ./...
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+STATICCHECK_VERSION := v0.8.2
+
+.PHONY: all build deps test test-unit test-integration test-vm lint demo bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/hacfg
+
+# deps installs the Debian packages the integration, VM and interop tests
+# need, when they are missing and we are root.
+deps:
+	@bash .ci/deps
+
+test: deps
+	$(GO) test -count=1 -timeout 40m $(PKGS)
+
+test-unit:
+	$(GO) test -count=1 -short $(PKGS)
+
+test-integration: deps
+	$(GO) test -count=1 -timeout 30m -run Integration $(PKGS)
+
+test-vm: deps
+	$(GO) test -count=1 -timeout 20m -run 'TestIntegrationVM' -v ./runtime/linux/...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
+
+demo: build
+	@bash examples/demo.sh $(BIN)
+
+bench: build deps
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./bench/...
+
+fuzz:
+	@for t in $$($(GO) test -list 'Fuzz.*' ./schema ./importer ./runtime/vrrp 2>/dev/null | grep ^Fuzz); do :; done
+	$(GO) test -run '^$$' -fuzz FuzzDecodeHCL -fuzztime 30s ./schema
+	$(GO) test -run '^$$' -fuzz FuzzDecodeYAML -fuzztime 30s ./schema
+
+clean:
+	rm -rf bin
