@@ -295,7 +295,7 @@ virtual_server "v" {
 		{
 			name: "per-node value for an undeclared node",
 			file: "c.hcl",
-			src: "node \"lb1\" {}\n" + strings.Replace(okInstance, "interface ", "node \"lb2\" {\n    priority = 90\n  }\n  interface ", 1),
+			src:  "node \"lb1\" {}\n" + strings.Replace(okInstance, "interface ", "node \"lb2\" {\n    priority = 90\n  }\n  interface ", 1),
 			want: []string{"c.hcl:4:8: Undeclared node"},
 		},
 		{
