@@ -65,7 +65,9 @@ type Addrs interface {
 	// AddAddr adds an address. ErrExist if present, ErrNoDevice if the
 	// interface does not exist.
 	AddAddr(Address) error
-	// ReplaceAddr adds an address or updates its attributes in place.
+	// ReplaceAddr adds an address, or updates the Protocol of an existing
+	// one. As in the kernel, the label, scope and broadcast of an existing
+	// address are kept: changing them takes DelAddr and AddAddr.
 	ReplaceAddr(Address) error
 	// DelAddr deletes an address (identified by Interface and Prefix).
 	// ErrNotExist if absent.

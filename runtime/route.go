@@ -44,8 +44,8 @@ const (
 // Route is a single-path route.
 //
 // Within a table a route is identified by Dst and Metric (see ID). On
-// input Table 0 means main and Type "" means unicast; implementations
-// report routes in Normalize form (Table 254, Type "").
+// input Table 0 means main, Type "" unicast and Protocol 0 boot;
+// implementations report routes in Normalize form.
 type Route struct {
 	Table     int
 	Dst       netip.Prefix
@@ -59,9 +59,10 @@ type Route struct {
 }
 
 // Normalize returns r with defaults made explicit the way implementations
-// report them: Table 0 becomes TableMain, Type "unicast" becomes "", Dst
-// is masked, and an IPv6 route without a metric (other than a kernel
-// route) gets the kernel's default metric 1024.
+// report them: Table 0 becomes TableMain, Type "unicast" becomes "",
+// Protocol 0 becomes ProtoBoot (as with iproute2), Dst is masked, an IPv6
+// route without a metric (other than a kernel route) gets the kernel's
+// default metric 1024.
 func (r Route) Normalize() Route {
 	if r.Table == TableUnspec {
 		r.Table = TableMain
@@ -71,6 +72,9 @@ func (r Route) Normalize() Route {
 	}
 	if r.Type == RouteUnicast {
 		r.Type = ""
+	}
+	if r.Protocol == ProtoUnspec {
+		r.Protocol = ProtoBoot
 	}
 	r.Dst = r.Dst.Masked()
 	return r
@@ -88,8 +92,8 @@ func (r Route) ID() string {
 
 // String renders r in `ip route add` syntax without the command:
 // "198.51.100.0/24 via 192.0.2.1 dev eth0 proto 18 table 100 metric 10".
-// Defaults (unicast, table main, protocol 0, scope global, metric 0) are
-// left out.
+// Defaults (unicast, table main, protocol boot, scope global, metric 0)
+// are left out.
 func (r Route) String() string {
 	r = r.Normalize()
 	var b strings.Builder
@@ -106,7 +110,7 @@ func (r Route) String() string {
 		b.WriteString(" dev ")
 		b.WriteString(r.Interface)
 	}
-	if r.Protocol != ProtoUnspec {
+	if r.Protocol != ProtoBoot {
 		b.WriteString(" proto ")
 		b.WriteString(strconv.Itoa(r.Protocol))
 	}
@@ -140,7 +144,9 @@ type Routes interface {
 	AddRoute(Route) error
 	// ReplaceRoute adds a route or replaces the one with the same ID.
 	ReplaceRoute(Route) error
-	// DelRoute deletes the route with r's ID. ErrNotExist if absent.
+	// DelRoute deletes the route with r's ID. Its type must match, and its
+	// gateway, interface and protocol when given (a zero Protocol matches
+	// any). ErrNotExist if absent.
 	DelRoute(Route) error
 }
 

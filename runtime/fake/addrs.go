@@ -42,8 +42,9 @@ func (k *Kernel) AddAddr(a runtime.Address) error {
 	return k.putAddr("AddAddr", "add", a, false)
 }
 
-// ReplaceAddr adds an address or updates the attributes of the existing
-// one.
+// ReplaceAddr adds an address, or updates the Protocol of the existing
+// one; like the kernel it keeps an existing address's label, scope and
+// broadcast.
 func (k *Kernel) ReplaceAddr(a runtime.Address) error {
 	return k.putAddr("ReplaceAddr", "replace", a, true)
 }
@@ -63,7 +64,7 @@ func (k *Kernel) putAddr(op, verb string, a runtime.Address, replace bool) error
 	case i >= 0 && !replace:
 		return fmt.Errorf("addr: %s %s: %w", verb, a, runtime.ErrExist)
 	case i >= 0:
-		k.addrs[i] = a
+		k.addrs[i].Protocol = a.Protocol // the kernel keeps label, scope and broadcast
 	default:
 		k.addrs = append(k.addrs, a)
 		k.addKernelRoutes(a)

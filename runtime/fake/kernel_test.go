@@ -129,7 +129,7 @@ func TestKernel(t *testing.T) {
 			want:    lines("ip link add eth0 up"),
 		},
 		{
-			name:  "replace address updates attributes",
+			name:  "replace address updates only the protocol",
 			links: []string{"eth0"},
 			steps: []step{
 				func(k *Kernel) error { return k.AddAddr(vip) },
@@ -137,7 +137,7 @@ func TestKernel(t *testing.T) {
 					return k.ReplaceAddr(runtime.Address{Interface: "eth0", Prefix: pfx("192.0.2.10/24"), Label: "eth0:vi1", Broadcast: addr("192.0.2.255"), Protocol: 18})
 				},
 			},
-			want: lines("ip link add eth0 up", "ip addr add 192.0.2.10/24 dev eth0 label eth0:vi1 brd 192.0.2.255 proto 18"),
+			want: lines("ip link add eth0 up", "ip addr add 192.0.2.10/24 dev eth0 proto 18"),
 		},
 		{
 			name:  "delete address",

@@ -169,6 +169,7 @@ func (k *Kernel) reach(table int, gw netip.Addr, dev string) string {
 func (k *Kernel) DelRoute(r runtime.Route) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	anyProto := r.Protocol == runtime.ProtoUnspec
 	r = r.Normalize()
 	if err := k.begin("DelRoute", r.ID(), r); err != nil {
 		return err
@@ -177,7 +178,7 @@ func (k *Kernel) DelRoute(r runtime.Route) error {
 	if !ok || old.Type != r.Type ||
 		(r.Gateway.IsValid() && r.Gateway != old.Gateway) ||
 		(r.Interface != "" && r.Interface != old.Interface) ||
-		(r.Protocol != 0 && r.Protocol != old.Protocol) {
+		(!anyProto && r.Protocol != old.Protocol) {
 		return fmt.Errorf("route: del %s: %w", r, runtime.ErrNotExist)
 	}
 	delete(k.routes, keyOf(r))

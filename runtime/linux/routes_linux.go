@@ -84,6 +84,11 @@ func fromNetlinkRoute(r netlink.Route, names map[int]string) runtime.Route {
 	} else {
 		out.Dst = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
 	}
+	switch out.Type {
+	case runtime.RouteBlackhole, runtime.RouteUnreachable, runtime.RouteProhibit, runtime.RouteThrow:
+		out.Src = addrOf(r.Src)
+		return out.Normalize() // no next hop; IPv6 reports lo
+	}
 	gw, link := r.Gw, r.LinkIndex
 	if len(r.MultiPath) > 0 {
 		gw, link = r.MultiPath[0].Gw, r.MultiPath[0].LinkIndex
@@ -168,9 +173,13 @@ func (k *Kernel) DelRoute(r runtime.Route) error {
 }
 
 func (k *Kernel) routeChange(verb string, r runtime.Route, f func(*netlink.Route) error) error {
+	anyProto := r.Protocol == runtime.ProtoUnspec
 	r = r.Normalize()
 	op := "route: " + verb + " " + r.String()
 	nr, err := k.toNetlinkRoute(r, verb == "del")
+	if err == nil && verb == "del" && anyProto {
+		nr.Protocol = 0
+	}
 	if err == nil {
 		err = f(nr)
 	}

@@ -15,8 +15,13 @@ import (
 func (k *Kernel) ListRules() ([]runtime.Rule, error) {
 	var rs []netlink.Rule
 	err := retryDump(func() error {
-		var err error
-		rs, err = k.nl.RuleList(netlink.FAMILY_ALL)
+		// Not FAMILY_ALL: that also dumps multicast routing rules.
+		v4, err := k.nl.RuleList(netlink.FAMILY_V4)
+		if err != nil {
+			return err
+		}
+		v6, err := k.nl.RuleList(netlink.FAMILY_V6)
+		rs = append(v4, v6...)
 		return err
 	})
 	if err != nil {
