@@ -19,7 +19,6 @@ type routeKey struct {
 
 func keyOf(r runtime.Route) routeKey { return routeKey{r.Table, r.Dst, r.Metric} }
 
-
 var routeTypes = map[string]bool{
 	"": true, runtime.RouteLocal: true, runtime.RouteBroadcast: true, runtime.RouteAnycast: true,
 	runtime.RouteMulticast: true, runtime.RouteBlackhole: true, runtime.RouteUnreachable: true,

@@ -371,7 +371,7 @@ func TestIntegrationLinks(t *testing.T) {
 
 	ktMust(t, k.SetLinkUp("vrrp.51", false))
 	ktMust(t, k.SetLinkUp("vrrp.52", true))
-	ktMust(t, k.DelLink("d0")) // takes its macvlans and its veth peer along
+	ktMust(t, k.DelLink("d0"))                                                             // takes its macvlans and its veth peer along
 	if diff := cmp.Diff(map[string]runtime.Link{"lo": want["lo"]}, byName()); diff != "" { // d1 goes with its peer
 		t.Errorf("ListLinks after deleting the parent (-want +got):\n%s", diff)
 	}
