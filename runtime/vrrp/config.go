@@ -51,6 +51,28 @@ type Config struct {
 	// advertisements go to each peer instead of the group, and adverts from
 	// any other source are dropped (ErrPeer).
 	Peers []netip.Addr
+	// UnicastMinTTL and UnicastMaxTTL are keepalived's unicast_peer
+	// min_ttl/max_ttl: in unicast mode, received TTLs/hop limits in this
+	// range are accepted, for peers behind routers. Both zero means the
+	// RFC's 255 only. (keepalived checks no TTL at all in unicast mode
+	// unless they are given; hacfg is strict by default.)
+	UnicastMinTTL, UnicastMaxTTL uint8
+}
+
+// acceptTTL reports whether a received TTL/hop limit passes the check of
+// RFC 5798 §7.1 (255), widened for unicast by UnicastMinTTL/MaxTTL.
+func (c *Config) acceptTTL(ttl int) bool {
+	if ttl == 255 {
+		return true
+	}
+	if len(c.Peers) == 0 || (c.UnicastMinTTL == 0 && c.UnicastMaxTTL == 0) {
+		return false
+	}
+	hi := c.UnicastMaxTTL
+	if hi == 0 {
+		hi = 255
+	}
+	return ttl >= int(c.UnicastMinTTL) && ttl <= int(hi)
 }
 
 // Check reports every problem with c.
@@ -107,6 +129,12 @@ func (c *Config) Check() error {
 		if c.Source.IsValid() && p.Is4() != c.Source.Is4() {
 			bad("unicast peer %v is not of the source's family (%v)", p, c.Source)
 		}
+	}
+	if c.UnicastMaxTTL != 0 && c.UnicastMinTTL > c.UnicastMaxTTL {
+		bad("unicast min ttl %d is above max ttl %d", c.UnicastMinTTL, c.UnicastMaxTTL)
+	}
+	if (c.UnicastMinTTL != 0 || c.UnicastMaxTTL != 0) && len(c.Peers) == 0 {
+		bad("unicast ttl range without unicast peers")
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("vrrp instance %s (vrid %d): %w", c.Name, c.VRID, err)

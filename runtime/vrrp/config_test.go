@@ -32,6 +32,10 @@ func TestConfigCheck(t *testing.T) {
 		{name: "no source", edit: func(c *vrrp.Config) { c.Source = netip.Addr{} }, want: "no source address"},
 		{name: "fault as initial state", edit: func(c *vrrp.Config) { c.InitialState = vrrp.StateFault }, want: "initial state FAULT"},
 		{name: "negative preempt delay", edit: func(c *vrrp.Config) { c.PreemptDelay = -time.Second }, want: "negative"},
+		{name: "unicast ttl without peers", edit: func(c *vrrp.Config) { c.UnicastMinTTL = 1 }, want: "without unicast peers"},
+		{name: "unicast ttl range inverted", edit: func(c *vrrp.Config) {
+			c.Peers, c.UnicastMinTTL, c.UnicastMaxTTL = []netip.Addr{netip.MustParseAddr("192.0.2.2")}, 200, 100
+		}, want: "above max ttl"},
 		{name: "all errors reported", edit: func(c *vrrp.Config) { c.VRID, c.Priority = 0, 0 }, want: "virtual router id 0: must be 1..255\npriority 0"},
 	}
 	for _, tt := range tests {

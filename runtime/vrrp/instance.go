@@ -263,7 +263,7 @@ func (in *Instance) SetPriority(p int) {
 // packet from the network and, if it passes, ReceiveAdvert. It returns the
 // reason for a drop, which is also counted.
 func (in *Instance) HandlePacket(pkt runtime.VRRPPacket) error {
-	if pkt.TTL != 255 {
+	if !in.cfg.acceptTTL(pkt.TTL) {
 		err := fmt.Errorf("vrrp: advert from %v with ttl %d, want 255: %w", pkt.Src, pkt.TTL, ErrTTL)
 		in.countDrop(err)
 		return err

@@ -370,6 +370,14 @@ func TestInstanceDrops(t *testing.T) {
 			config: func(c *vrrp.Config) { c.Peers = []netip.Addr{src} }},
 		{name: "unicast: known peer", src: src, ttl: 255,
 			config: func(c *vrrp.Config) { c.Peers = []netip.Addr{src} }},
+		{name: "unicast: ttl 64 is dropped by default", src: src, ttl: 64, want: vrrp.ErrTTL,
+			config: func(c *vrrp.Config) { c.Peers = []netip.Addr{src} }},
+		{name: "unicast: ttl 64 inside min_ttl 60", src: src, ttl: 64,
+			config: func(c *vrrp.Config) { c.Peers, c.UnicastMinTTL = []netip.Addr{src}, 60 }},
+		{name: "unicast: ttl 64 outside 250..255", src: src, ttl: 64, want: vrrp.ErrTTL,
+			config: func(c *vrrp.Config) { c.Peers, c.UnicastMinTTL, c.UnicastMaxTTL = []netip.Addr{src}, 250, 255 }},
+		{name: "unicast: ttl 254 above max_ttl 200", src: src, ttl: 254, want: vrrp.ErrTTL,
+			config: func(c *vrrp.Config) { c.Peers, c.UnicastMaxTTL = []netip.Addr{src}, 200 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
