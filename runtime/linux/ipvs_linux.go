@@ -178,7 +178,8 @@ func (k *Kernel) DelService(key runtime.ServiceKey) error {
 	})
 }
 
-// ListDestinations returns the destinations of one service.
+// ListDestinations returns the destinations of one service; ErrNotExist
+// when the service is absent.
 //
 // Equivalent to: ipvsadm -Ln -t 192.0.2.10:80
 func (k *Kernel) ListDestinations(key runtime.ServiceKey) ([]runtime.Destination, error) {
@@ -186,6 +187,11 @@ func (k *Kernel) ListDestinations(key runtime.ServiceKey) ([]runtime.Destination
 	err := k.withIPVS("ipvs: list destinations of "+key.String(), func(h *ipvs.Handle) error {
 		var err error
 		out, err = listDests(h, key)
+		if err == nil && len(out) == 0 {
+			// The kernel dumps nothing, without error, for a missing
+			// service: tell the two apart.
+			_, err = h.GetService(toMobyKey(key))
+		}
 		return err
 	})
 	return out, err
