@@ -1,0 +1,182 @@
+package reconcile
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hacfg/hacfg/runtime"
+)
+
+// Result says what Apply did.
+type Result struct {
+	// Applied are the changes carried out, in order.
+	Applied []Change
+	// Failed is the change that failed, if any; Err says why.
+	Failed *Change
+	Err    error
+	// NotApplied are the changes not attempted after the failure.
+	NotApplied []Change
+}
+
+// Summary is a one-paragraph account of a failed apply.
+func (r *Result) Summary() string {
+	if r.Err == nil {
+		return fmt.Sprintf("applied %d changes", len(r.Applied))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "apply failed at %s %s: %v\n", r.Failed.Action, r.Failed.ID, r.Err)
+	fmt.Fprintf(&b, "applied (%d):\n", len(r.Applied))
+	for _, c := range r.Applied {
+		fmt.Fprintf(&b, "  %s %s\n", c.Action.Symbol(), c.ID)
+	}
+	fmt.Fprintf(&b, "not applied (%d):\n", len(r.NotApplied)+1)
+	fmt.Fprintf(&b, "  %s %s (failed)\n", r.Failed.Action.Symbol(), r.Failed.ID)
+	for _, c := range r.NotApplied {
+		fmt.Fprintf(&b, "  %s %s\n", c.Action.Symbol(), c.ID)
+	}
+	return b.String()
+}
+
+// Apply carries out plan's changes in order through k, stopping at the first
+// failure, and records ownership in inv as each change lands (so the
+// inventory is true whatever happens; a second apply finishes the job). It
+// saves the inventory before returning. The returned error is the failure,
+// wrapped with its operation; Result lists what was and was not applied.
+func Apply(k runtime.Kernel, inv *Inventory, plan *Plan, now time.Time) (*Result, error) {
+	res := &Result{}
+	for id, e := range plan.Adopt {
+		inv.Set(id, e)
+	}
+	for _, id := range plan.Forget {
+		inv.Remove(id)
+	}
+	for i := range plan.Changes {
+		c := plan.Changes[i]
+		if err := applyOne(k, c); err != nil {
+			res.Failed = &c
+			res.Err = err
+			res.NotApplied = append(res.NotApplied, plan.Changes[i+1:]...)
+			break
+		}
+		res.Applied = append(res.Applied, c)
+		switch {
+		case c.Action == ActionDelete:
+			inv.Remove(c.ID)
+		case c.Drain:
+			t := now
+			inv.Set(c.ID, Entry{Owner: c.Owner, Kind: c.Kind, DrainingSince: &t})
+		default:
+			inv.Set(c.ID, Entry{Owner: c.Owner, Kind: c.Kind})
+		}
+	}
+	if err := inv.Save(); err != nil {
+		if res.Err == nil {
+			res.Err = err
+		} else {
+			res.Err = errors.Join(res.Err, err)
+		}
+	}
+	return res, res.Err
+}
+
+func applyOne(k runtime.Kernel, c Change) error {
+	var err error
+	switch c.Action {
+	case ActionCreate:
+		err = create(k, c.After)
+		if errors.Is(err, runtime.ErrExist) && c.After.Dynamic {
+			// The runtime put it there since the plan was made.
+			err = nil
+		}
+	case ActionDelete:
+		err = remove(k, c.Before)
+		if errors.Is(err, runtime.ErrNotExist) {
+			err = nil // already gone: the goal is met
+		}
+	case ActionReplace:
+		if err = remove(k, c.Before); err == nil || errors.Is(err, runtime.ErrNotExist) {
+			err = create(k, c.After)
+		}
+	case ActionUpdate:
+		err = update(k, c.After)
+	default:
+		err = fmt.Errorf("unknown action %q", c.Action)
+	}
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", c.Action, c.ID, explain(err, c))
+	}
+	return nil
+}
+
+// explain adds the likely cause to kernel errors a person can act on.
+func explain(err error, c Change) error {
+	o := c.After
+	if o == nil {
+		o = c.Before
+	}
+	switch {
+	case errors.Is(err, runtime.ErrPermission):
+		return fmt.Errorf("%w (hacfg must run as root, or with CAP_NET_ADMIN)", err)
+	case errors.Is(err, runtime.ErrNoDevice) && o != nil:
+		return fmt.Errorf("%w (interface %s does not exist)", err, objectIface(o))
+	}
+	return err
+}
+
+func objectIface(o *Object) string {
+	switch o.Kind {
+	case KindAddress:
+		return o.Address.Interface
+	case KindRoute:
+		return o.Route.Interface
+	}
+	return "?"
+}
+
+func create(k runtime.Kernel, o *Object) error {
+	switch o.Kind {
+	case KindAddress:
+		return k.AddAddr(*o.Address)
+	case KindRoute:
+		return k.AddRoute(*o.Route)
+	case KindRule:
+		return k.AddRule(*o.Rule)
+	case KindService:
+		return k.AddService(*o.Service)
+	case KindDestination:
+		return k.AddDestination(*o.ServiceKey, *o.Destination)
+	}
+	return fmt.Errorf("create: unknown kind %q", o.Kind)
+}
+
+func remove(k runtime.Kernel, o *Object) error {
+	switch o.Kind {
+	case KindAddress:
+		return k.DelAddr(*o.Address)
+	case KindRoute:
+		return k.DelRoute(*o.Route)
+	case KindRule:
+		return k.DelRule(*o.Rule)
+	case KindService:
+		return k.DelService(o.Service.Key())
+	case KindDestination:
+		return k.DelDestination(*o.ServiceKey, *o.Destination)
+	}
+	return fmt.Errorf("delete: unknown kind %q", o.Kind)
+}
+
+func update(k runtime.Kernel, o *Object) error {
+	switch o.Kind {
+	case KindRoute:
+		return k.ReplaceRoute(*o.Route)
+	case KindService:
+		return k.UpdateService(*o.Service)
+	case KindDestination:
+		return k.UpdateDestination(*o.ServiceKey, *o.Destination)
+	case KindAddress:
+		return k.ReplaceAddr(*o.Address)
+	}
+	return fmt.Errorf("update: kind %q cannot be updated in place", o.Kind)
+}

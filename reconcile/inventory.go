@@ -1,0 +1,163 @@
+package reconcile
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+)
+
+// DefaultInventoryPath is where the inventory lives on a node.
+const DefaultInventoryPath = "/var/lib/hacfg/inventory.json"
+
+// Inventory records which kernel objects hacfg created or adopted. It is the
+// authority for deletion: only inventory members missing from the desired
+// state are ever removed. It is safe for concurrent use.
+type Inventory struct {
+	path string // "" keeps it in memory only
+
+	mu      sync.Mutex
+	entries map[string]Entry
+}
+
+// Entry is one owned object.
+type Entry struct {
+	Owner string `json:"owner"`
+	Kind  Kind   `json:"kind"`
+	// DrainingSince is set while a destination is being drained (weight 0,
+	// waiting for its connections to end before it is deleted).
+	DrainingSince *time.Time `json:"draining_since,omitempty"`
+}
+
+type inventoryFile struct {
+	Version int              `json:"version"`
+	Objects map[string]Entry `json:"objects"`
+}
+
+// NewInventory returns an empty in-memory inventory.
+func NewInventory() *Inventory { return &Inventory{entries: map[string]Entry{}} }
+
+// LoadInventory reads the inventory at path; a missing file is an empty
+// inventory that Save will create.
+func LoadInventory(path string) (*Inventory, error) {
+	inv := &Inventory{path: path, entries: map[string]Entry{}}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return inv, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read inventory: %w", err)
+	}
+	var f inventoryFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("read inventory %s: %w", path, err)
+	}
+	if f.Version != 1 {
+		return nil, fmt.Errorf("read inventory %s: unknown version %d", path, f.Version)
+	}
+	for id, e := range f.Objects {
+		inv.entries[id] = e
+	}
+	return inv, nil
+}
+
+// Save writes the inventory atomically (temporary file, fsync, rename). An
+// in-memory inventory saves nothing.
+func (inv *Inventory) Save() error {
+	if inv.path == "" {
+		return nil
+	}
+	inv.mu.Lock()
+	f := inventoryFile{Version: 1, Objects: make(map[string]Entry, len(inv.entries))}
+	for id, e := range inv.entries {
+		f.Objects[id] = e
+	}
+	inv.mu.Unlock()
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return fmt.Errorf("save inventory: %w", err)
+	}
+	dir := filepath.Dir(inv.path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("save inventory: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".inventory-*.json")
+	if err != nil {
+		return fmt.Errorf("save inventory: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save inventory: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save inventory: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save inventory: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), inv.path); err != nil {
+		return fmt.Errorf("save inventory: %w", err)
+	}
+	return nil
+}
+
+// Get returns the entry for id.
+func (inv *Inventory) Get(id string) (Entry, bool) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	e, ok := inv.entries[id]
+	return e, ok
+}
+
+// Set records id as owned.
+func (inv *Inventory) Set(id string, e Entry) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	inv.entries[id] = e
+}
+
+// Remove forgets id.
+func (inv *Inventory) Remove(id string) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	delete(inv.entries, id)
+}
+
+// IDs returns the owned IDs, sorted.
+func (inv *Inventory) IDs() []string {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	ids := make([]string, 0, len(inv.entries))
+	for id := range inv.entries {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Len returns the number of owned objects.
+func (inv *Inventory) Len() int {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	return len(inv.entries)
+}
+
+// snapshot copies the entries whose owner is in scope.
+func (inv *Inventory) snapshot(scope Scope) map[string]Entry {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	out := make(map[string]Entry, len(inv.entries))
+	for id, e := range inv.entries {
+		if scope.Has(e.Owner) {
+			out[id] = e
+		}
+	}
+	return out
+}
