@@ -1,0 +1,117 @@
+package check
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+)
+
+// maxBody bounds how much of a body is read for a digest.
+const maxBody = 64 << 20
+
+// probeHTTP runs HTTP_GET and SSL_GET: every url must answer with a status
+// in its status_code set and, when a digest is given, a body whose MD5
+// matches it. Each url gets its own connection and connect_timeout.
+func probeHTTP(ctx context.Context, s *Spec) Result {
+	if len(s.URLs) == 0 {
+		return fail("%s: no url", s.Kind)
+	}
+	for _, u := range s.URLs {
+		if r := probeURL(ctx, s, u); !r.OK {
+			return r
+		}
+	}
+	if len(s.URLs) == 1 {
+		return pass("GET %s: ok", s.URLs[0].Path)
+	}
+	return pass("GET %d urls: ok", len(s.URLs))
+}
+
+func probeURL(ctx context.Context, s *Spec, u URLSpec) Result {
+	ctx, cancel := context.WithTimeout(ctx, s.Conn.Timeout)
+	defer cancel()
+	scheme := "http"
+	tr := &http.Transport{
+		Proxy:                  nil,
+		DisableKeepAlives:      true,
+		DisableCompression:     true,
+		MaxResponseHeaderBytes: 64 << 10,
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return dial(ctx, "tcp", s.Conn)
+		},
+	}
+	defer tr.CloseIdleConnections()
+	if s.Kind == KindSSL {
+		scheme = "https"
+		conf, err := s.tlsConfig(u)
+		if err != nil {
+			return fail("GET %s: %v", u.Path, err)
+		}
+		tr.TLSClientConfig = conf
+		tr.TLSHandshakeTimeout = s.Conn.Timeout
+	}
+	path := u.Path
+	if !strings.HasPrefix(path, "/") {
+		path = "/" + path
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+s.Conn.Target.String()+path, nil)
+	if err != nil {
+		return fail("GET %s: %v", u.Path, err)
+	}
+	if u.Host != "" {
+		req.Host = u.Host
+	}
+	req.Header.Set("User-Agent", "KeepAliveClient")
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		return fail("GET %s: %s", u.Path, why(err))
+	}
+	defer resp.Body.Close()
+	if !u.Status.Match(resp.StatusCode) {
+		return fail("GET %s: status %d", u.Path, resp.StatusCode)
+	}
+	if u.Digest != "" {
+		h := md5.New()
+		if _, err := io.Copy(h, io.LimitReader(resp.Body, maxBody)); err != nil {
+			return fail("GET %s: read body: %s", u.Path, why(err))
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); got != u.Digest {
+			return fail("GET %s: digest %s, want %s", u.Path, got, u.Digest)
+		}
+	}
+	return pass("GET %s: status %d", u.Path, resp.StatusCode)
+}
+
+// tlsConfig is SSL_GET's client configuration: SNI (the url's Host) only
+// with enable_sni, certificate verification only with tls_verify, against
+// ca_file when given (else the system roots).
+func (s *Spec) tlsConfig(u URLSpec) (*tls.Config, error) {
+	conf := &tls.Config{InsecureSkipVerify: !s.TLSVerify}
+	if s.SNI && u.Host != "" {
+		host := u.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		conf.ServerName = host
+	}
+	if s.TLSVerify && s.CAFile != "" {
+		pem, err := os.ReadFile(s.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("read ca_file %s: no PEM certificate", s.CAFile)
+		}
+		conf.RootCAs = pool
+	}
+	return conf, nil
+}

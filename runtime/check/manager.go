@@ -1,0 +1,591 @@
+package check
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hacfg/hacfg/runtime"
+	"github.com/hacfg/hacfg/schema"
+)
+
+// Defaults of Options.
+const (
+	DefaultConcurrency   = 1000
+	DefaultScriptTimeout = 10 * time.Second
+	// probeSlack is added to a Spec's Timeout before the Manager gives up
+	// on a Prober that does not return by itself.
+	probeSlack = 500 * time.Millisecond
+)
+
+// EventKind says what an Event reports.
+type EventKind int
+
+// The event kinds.
+const (
+	// HealthChanged: a real server went up or down, or its dynamic weight
+	// changed.
+	HealthChanged EventKind = iota + 1
+	// QuorumChanged: a virtual server lost or regained its quorum.
+	QuorumChanged
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case HealthChanged:
+		return "health"
+	case QuorumChanged:
+		return "quorum"
+	}
+	return "unknown"
+}
+
+// Event is a change of a fact, for a reconcile scoped to one virtual
+// server.
+type Event struct {
+	Kind EventKind
+	// VirtualServer is the config name of the virtual server concerned.
+	VirtualServer string
+	// RealServer and Health are set for HealthChanged.
+	RealServer runtime.RealServerID
+	Health     runtime.Health
+	// Quorum is set for QuorumChanged: true when the quorum is met.
+	Quorum bool
+}
+
+// Options configure a Manager. Every field is optional.
+type Options struct {
+	// Clock times the checks; default runtime.SystemClock.
+	Clock runtime.Clock
+	// Logger receives state changes and script failures.
+	Logger *slog.Logger
+	// Publish receives every change of a real server's health or a virtual
+	// server's quorum, in order, one call at a time, without the Manager's
+	// lock held (it may call Snapshot or Facts).
+	Publish func(Event)
+	// Runner runs notify_up, notify_down, quorum_up and quorum_down, and
+	// (through the default Prober) MISC_CHECK; default ExecRunner.
+	Runner Runner
+	// Prober runs the checks; default &NetProber{Runner: Runner}.
+	Prober Prober
+	// Concurrency bounds the checks running at once; default
+	// DefaultConcurrency.
+	Concurrency int
+	// ScriptTimeout bounds each notify and quorum script; default
+	// DefaultScriptTimeout.
+	ScriptTimeout time.Duration
+	// Jitter returns a random duration in [0, max], for warmup; default
+	// uniform. Tests make it deterministic.
+	Jitter func(max time.Duration) time.Duration
+}
+
+// Manager runs the health checks of a configuration and keeps their
+// results.
+type Manager struct {
+	clock         runtime.Clock
+	log           *slog.Logger
+	publish       func(Event)
+	runner        Runner
+	prober        Prober
+	jitter        func(time.Duration) time.Duration
+	scriptTimeout time.Duration
+	sem           chan struct{}
+
+	ctx    context.Context // canceled by Stop: ends running probes
+	cancel context.CancelFunc
+	probes sync.WaitGroup // fire calls past their stopped check
+	script sync.WaitGroup // running scripts
+
+	pubMu sync.Mutex // held while publishing, to keep events in order
+
+	mu         sync.Mutex
+	stopped    bool
+	scriptUser string
+	vss        []*vsState
+	byName     map[string]*vsState
+}
+
+type vsState struct {
+	cfg       *schema.VirtualServer
+	rss       []*rsState
+	byAddr    map[netip.AddrPort]*rsState
+	quorum    bool
+	suspended bool
+}
+
+type rsState struct {
+	vs        *vsState
+	cfg       *schema.RealServer
+	id        runtime.RealServerID
+	checkers  []*checker
+	health    runtime.Health
+	dynWeight int // misc_dynamic weight, -1 when none has been set
+	notified  bool
+}
+
+type checker struct {
+	rs      *rsState
+	spec    Spec
+	fp      string
+	up      bool
+	hasRun  bool
+	retryIt int // failed attempts being retried while still up
+	timer   runtime.Timer
+	stopped bool
+	last    Result
+	lastAt  time.Time
+}
+
+// New starts checking the real servers of cfg, which must be resolved
+// (schema.Resolve). Checks begin after their warmup.
+func New(cfg *schema.Config, opts Options) *Manager {
+	m := &Manager{
+		clock:         opts.Clock,
+		log:           opts.Logger,
+		publish:       opts.Publish,
+		runner:        opts.Runner,
+		prober:        opts.Prober,
+		jitter:        opts.Jitter,
+		scriptTimeout: opts.ScriptTimeout,
+		byName:        map[string]*vsState{},
+	}
+	if m.clock == nil {
+		m.clock = runtime.SystemClock{}
+	}
+	if m.log == nil {
+		m.log = slog.New(slog.DiscardHandler)
+	}
+	if m.runner == nil {
+		m.runner = ExecRunner{}
+	}
+	if m.prober == nil {
+		m.prober = &NetProber{Runner: m.runner}
+	}
+	if m.jitter == nil {
+		m.jitter = func(max time.Duration) time.Duration {
+			if max <= 0 {
+				return 0
+			}
+			return time.Duration(rand.Int64N(int64(max) + 1))
+		}
+	}
+	if m.scriptTimeout <= 0 {
+		m.scriptTimeout = DefaultScriptTimeout
+	}
+	n := opts.Concurrency
+	if n <= 0 {
+		n = DefaultConcurrency
+	}
+	m.sem = make(chan struct{}, n)
+	m.ctx, m.cancel = context.WithCancel(context.Background())
+	m.Update(cfg)
+	return m
+}
+
+// Update moves the Manager to a new configuration (resolved). Checkers
+// whose configuration did not change keep their state and schedule, so
+// their real servers do not flap; new or changed checkers start afresh
+// (down under alpha, else up) after their warmup; removed ones stop.
+// Events are published for real servers and virtual servers that exist in
+// both configurations and whose facts changed; added and removed ones are
+// read with Facts.
+func (m *Manager) Update(cfg *schema.Config) {
+	m.mu.Lock()
+	if m.stopped {
+		m.mu.Unlock()
+		return
+	}
+	if cfg.Global != nil {
+		m.scriptUser = cfg.Global.ScriptUser
+	}
+	old := m.byName
+	m.vss, m.byName = nil, map[string]*vsState{}
+	var evs []Event
+	for _, vcfg := range cfg.VirtualServers {
+		ovs := old[vcfg.Name]
+		delete(old, vcfg.Name)
+		vs := &vsState{cfg: vcfg, byAddr: map[netip.AddrPort]*rsState{}}
+		vs.suspended = vcfg.HASuspend && vcfg.FwMark == 0
+		if ovs != nil && vcfg.HASuspend {
+			vs.suspended = ovs.suspended
+		}
+		var changed []*rsState
+		for _, rcfg := range vcfg.RealServers {
+			if vs.byAddr[rcfg.Address] != nil {
+				continue // a duplicate; validation reports it
+			}
+			var ors *rsState
+			if ovs != nil {
+				ors = ovs.byAddr[rcfg.Address]
+				delete(ovs.byAddr, rcfg.Address)
+			}
+			rs := m.buildRS(vs, rcfg, ors)
+			vs.rss = append(vs.rss, rs)
+			vs.byAddr[rcfg.Address] = rs
+			if ors != nil {
+				changed = append(changed, rs)
+			}
+		}
+		if ovs == nil {
+			vs.quorum = weightSum(vs) >= vs.cfg.Quorum+vs.cfg.Hysteresis
+		} else {
+			m.stopRSs(ovs.byAddr)
+			vs.quorum = ovs.quorum
+			for _, rs := range changed {
+				evs = m.refreshLocked(rs, evs, false)
+			}
+			evs = m.quorumLocked(vs, evs)
+		}
+		m.vss = append(m.vss, vs)
+		m.byName[vcfg.Name] = vs
+	}
+	for _, ovs := range old {
+		m.stopRSs(ovs.byAddr)
+	}
+	m.unlockPublish(evs)
+}
+
+// buildRS makes the state of one real server, taking over the checkers of
+// its previous state ors (nil for a new real server) whose configuration
+// is unchanged.
+func (m *Manager) buildRS(vs *vsState, cfg *schema.RealServer, ors *rsState) *rsState {
+	rs := &rsState{vs: vs, cfg: cfg, id: runtime.RealServerID{VirtualServer: vs.cfg.Name, Addr: cfg.Address}, dynWeight: -1}
+	pool := map[string][]*checker{}
+	if ors != nil {
+		rs.health, rs.dynWeight, rs.notified = ors.health, ors.dynWeight, ors.notified
+		for _, c := range ors.checkers {
+			pool[c.fp] = append(pool[c.fp], c)
+		}
+	}
+	for _, spec := range Specs(vs.cfg, cfg, m.scriptUser) {
+		fp := spec.fingerprint()
+		if cs := pool[fp]; len(cs) > 0 {
+			c := cs[0]
+			pool[fp] = cs[1:]
+			c.rs, c.spec = rs, spec
+			rs.checkers = append(rs.checkers, c)
+			continue
+		}
+		c := &checker{rs: rs, spec: spec, fp: fp, up: !spec.Alpha}
+		c.timer = m.clock.AfterFunc(m.jitter(spec.Warmup), func() { m.fire(c) })
+		rs.checkers = append(rs.checkers, c)
+	}
+	for _, cs := range pool {
+		for _, c := range cs {
+			m.stopChecker(c)
+		}
+	}
+	if ors == nil {
+		up, _ := rs.verdict()
+		rs.health = runtime.Health{Up: up, Weight: -1, Reason: rs.reason(), Since: m.clock.Now()}
+	}
+	return rs
+}
+
+func (m *Manager) stopRSs(rss map[netip.AddrPort]*rsState) {
+	for _, rs := range rss {
+		for _, c := range rs.checkers {
+			m.stopChecker(c)
+		}
+	}
+}
+
+func (m *Manager) stopChecker(c *checker) {
+	c.stopped = true
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+}
+
+// Suspend pauses (true) or resumes (false) the checks of virtual server vs
+// when it has ha_suspend: the agent suspends it while this node does not
+// hold its address. Health is kept while suspended. It does nothing for a
+// virtual server without ha_suspend.
+func (m *Manager) Suspend(vs string, suspended bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if v := m.byName[vs]; v != nil && v.cfg.HASuspend && v.suspended != suspended {
+		v.suspended = suspended
+		m.log.Info("health checks "+map[bool]string{true: "suspended", false: "resumed"}[suspended], "virtual_server", vs)
+	}
+}
+
+// Stop ends every check and waits for running checks and scripts. For
+// virtual servers with omega it first runs notify_down for each up real
+// server and quorum_down, as keepalived does on shutdown.
+func (m *Manager) Stop() {
+	m.mu.Lock()
+	if m.stopped {
+		m.mu.Unlock()
+		return
+	}
+	m.stopped = true
+	for _, vs := range m.vss {
+		for _, rs := range vs.rss {
+			for _, c := range rs.checkers {
+				m.stopChecker(c)
+			}
+			if vs.cfg.Omega && rs.health.Up && rs.cfg.NotifyDown != "" {
+				m.runScriptLocked(rs.cfg.NotifyDown, "notify_down", rs.id.String())
+			}
+		}
+		if vs.cfg.Omega && vs.cfg.QuorumDown != "" {
+			m.runScriptLocked(vs.cfg.QuorumDown, "quorum_down", vs.cfg.Name)
+		}
+	}
+	m.mu.Unlock()
+	m.cancel()
+	m.probes.Wait()
+	m.script.Wait()
+}
+
+// fire runs one attempt of c and schedules the next.
+func (m *Manager) fire(c *checker) {
+	m.mu.Lock()
+	if c.stopped {
+		m.mu.Unlock()
+		return
+	}
+	start := m.clock.Now()
+	if c.rs.vs.suspended {
+		c.timer = m.clock.AfterFunc(c.spec.DelayLoop, func() { m.fire(c) })
+		m.mu.Unlock()
+		return
+	}
+	spec := c.spec
+	m.probes.Add(1)
+	m.mu.Unlock()
+	defer m.probes.Done()
+
+	res := m.probe(&spec)
+
+	m.mu.Lock()
+	if c.stopped {
+		m.mu.Unlock()
+		return
+	}
+	evs := m.recordLocked(c, res, start)
+	delay := c.spec.DelayLoop
+	if c.retryIt > 0 {
+		delay = c.spec.DelayBeforeRetry
+	}
+	delay -= m.clock.Now().Sub(start)
+	c.timer = m.clock.AfterFunc(max(0, delay), func() { m.fire(c) })
+	m.unlockPublish(evs)
+}
+
+// probe runs one attempt within the concurrency bound and the spec's
+// timeout, even if the Prober overstays it.
+func (m *Manager) probe(spec *Spec) Result {
+	select {
+	case m.sem <- struct{}{}:
+	case <-m.ctx.Done():
+		return fail("stopped")
+	}
+	defer func() { <-m.sem }()
+	timeout := spec.Timeout() + probeSlack
+	ctx, cancel := context.WithTimeout(m.ctx, timeout)
+	defer cancel()
+	ch := make(chan Result, 1)
+	go func() { ch <- m.prober.Probe(ctx, spec) }()
+	select {
+	case r := <-ch:
+		return r
+	case <-ctx.Done():
+		return fail("%s: no result within %v", spec.Name(), timeout)
+	}
+}
+
+// recordLocked applies one result with keepalived's retry rule: a failure
+// of an up checker is retried retry times before the checker goes down; a
+// success brings it up at once.
+func (m *Manager) recordLocked(c *checker, res Result, at time.Time) []Event {
+	first := !c.hasRun
+	c.hasRun = true
+	c.last, c.lastAt = res, at
+	rs := c.rs
+	if res.Weight >= 0 {
+		rs.dynWeight = res.Weight
+	}
+	switch {
+	case res.OK:
+		c.retryIt = 0
+		c.up = true
+	case c.up && c.retryIt < c.spec.Retry:
+		c.retryIt++
+		m.log.Debug("check failed, will retry", "real_server", rs.id.String(), "check", c.spec.Name(), "attempt", c.retryIt, "reason", res.Reason)
+	default:
+		c.retryIt = 0
+		c.up = false
+	}
+	evs := m.refreshLocked(rs, nil, first && !res.OK && c.spec.Alpha)
+	return m.quorumLocked(rs.vs, evs)
+}
+
+// refreshLocked recomputes a real server's health from its checkers,
+// appending an event and running its notify script when it changed.
+// alphaDown is keepalived's notify_down for an alpha checker whose first
+// result confirms the down state it started in.
+func (m *Manager) refreshLocked(rs *rsState, evs []Event, alphaDown bool) []Event {
+	up, _ := rs.verdict()
+	h := rs.health
+	h.Reason = rs.reason()
+	if up != h.Up || rs.dynWeight != h.Weight {
+		if up != h.Up {
+			h.Since = m.clock.Now()
+			m.log.Info("real server "+map[bool]string{true: "up", false: "down"}[up], "real_server", rs.id.String(), "reason", h.Reason)
+		}
+		upChanged := up != h.Up
+		h.Up, h.Weight = up, rs.dynWeight
+		rs.health = h
+		evs = append(evs, Event{Kind: HealthChanged, VirtualServer: rs.id.VirtualServer, RealServer: rs.id, Health: h})
+		if upChanged {
+			rs.notified = true
+			m.notifyLocked(rs)
+		}
+		return evs
+	}
+	rs.health = h
+	if alphaDown && !up && !rs.notified {
+		rs.notified = true
+		m.notifyLocked(rs)
+	}
+	return evs
+}
+
+func (m *Manager) notifyLocked(rs *rsState) {
+	if rs.health.Up && rs.cfg.NotifyUp != "" {
+		m.runScriptLocked(rs.cfg.NotifyUp, "notify_up", rs.id.String())
+	}
+	if !rs.health.Up && rs.cfg.NotifyDown != "" {
+		m.runScriptLocked(rs.cfg.NotifyDown, "notify_down", rs.id.String())
+	}
+}
+
+// quorumLocked applies keepalived's quorum rule with hysteresis to vs.
+func (m *Manager) quorumLocked(vs *vsState, evs []Event) []Event {
+	sum := weightSum(vs)
+	q, hy := vs.cfg.Quorum, vs.cfg.Hysteresis
+	switch {
+	case !vs.quorum && sum >= q+hy:
+		vs.quorum = true
+		m.log.Info("quorum gained", "virtual_server", vs.cfg.Name, "weight", sum, "threshold", q+hy)
+		if vs.cfg.QuorumUp != "" {
+			m.runScriptLocked(vs.cfg.QuorumUp, "quorum_up", vs.cfg.Name)
+		}
+	case vs.quorum && (sum == 0 || sum < q-hy):
+		vs.quorum = false
+		m.log.Info("quorum lost", "virtual_server", vs.cfg.Name, "weight", sum, "threshold", q-hy)
+		if vs.cfg.QuorumDown != "" {
+			m.runScriptLocked(vs.cfg.QuorumDown, "quorum_down", vs.cfg.Name)
+		}
+	default:
+		return evs
+	}
+	return append(evs, Event{Kind: QuorumChanged, VirtualServer: vs.cfg.Name, Quorum: vs.quorum})
+}
+
+// runScriptLocked starts a notify script without waiting for it.
+func (m *Manager) runScriptLocked(line, what, about string) {
+	argv, err := ParseCommand(line)
+	if err != nil {
+		m.log.Error("cannot run "+what, "for", about, "err", err)
+		return
+	}
+	cmd := Command{Argv: argv, User: m.scriptUser}
+	m.script.Add(1)
+	go func() {
+		defer m.script.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), m.scriptTimeout)
+		defer cancel()
+		code, err := m.runner.Run(ctx, cmd)
+		switch {
+		case err != nil:
+			m.log.Error(what+" failed", "for", about, "err", err)
+		case code != 0:
+			m.log.Warn(what+" failed", "for", about, "exit", code)
+		}
+	}()
+}
+
+// unlockPublish releases m.mu and publishes evs in order.
+func (m *Manager) unlockPublish(evs []Event) {
+	if len(evs) == 0 || m.publish == nil {
+		m.mu.Unlock()
+		return
+	}
+	m.pubMu.Lock()
+	m.mu.Unlock()
+	defer m.pubMu.Unlock()
+	for _, e := range evs {
+		m.publish(e)
+	}
+}
+
+// verdict says whether the real server is up (all its checkers are) and
+// its effective weight.
+func (rs *rsState) verdict() (bool, int) {
+	up := true
+	for _, c := range rs.checkers {
+		up = up && c.up
+	}
+	return up, rs.weight()
+}
+
+// weight is the effective weight: the dynamic one if set, else the
+// configured one.
+func (rs *rsState) weight() int {
+	if rs.dynWeight >= 0 {
+		return rs.dynWeight
+	}
+	return rs.configuredWeight()
+}
+
+// reason summarises the checkers' last results: the failures of down
+// checkers, else retries in progress, else the last result.
+func (rs *rsState) reason() string {
+	if len(rs.checkers) == 0 {
+		return "no checker"
+	}
+	var down, retry []string
+	for _, c := range rs.checkers {
+		switch {
+		case !c.up && !c.hasRun:
+			down = append(down, c.spec.Name()+": not checked yet (alpha)")
+		case !c.up:
+			down = append(down, c.last.Reason)
+		case c.retryIt > 0:
+			retry = append(retry, c.last.Reason+" (retrying)")
+		}
+	}
+	switch {
+	case len(down) > 0:
+		return strings.Join(down, "; ")
+	case len(retry) > 0:
+		return strings.Join(retry, "; ")
+	}
+	var last *checker
+	for _, c := range rs.checkers {
+		if c.hasRun && (last == nil || c.lastAt.After(last.lastAt)) {
+			last = c
+		}
+	}
+	if last == nil {
+		return "not checked yet"
+	}
+	return last.last.Reason
+}
+
+func weightSum(vs *vsState) int {
+	sum := 0
+	for _, rs := range vs.rss {
+		if up, w := rs.verdict(); up {
+			sum += w
+		}
+	}
+	return sum
+}

@@ -1,0 +1,133 @@
+package check
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+)
+
+// Result is the outcome of one attempt of one check.
+type Result struct {
+	// OK is true when the check passed.
+	OK bool
+	// Weight is the weight MISC_CHECK with misc_dynamic asks for (exit
+	// status − 2); -1 leaves the weight as it is.
+	Weight int
+	// Reason says what happened, for status and logs: "ok", "connect
+	// 192.0.2.5:80: connection refused", "GET /health: status 503".
+	Reason string
+}
+
+func pass(format string, args ...any) Result {
+	return Result{OK: true, Weight: -1, Reason: fmt.Sprintf(format, args...)}
+}
+
+func fail(format string, args ...any) Result {
+	return Result{Weight: -1, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Prober runs one attempt of a check. Probe must return by the time ctx is
+// done; the Manager gives it a context that ends after s.Timeout().
+type Prober interface {
+	Probe(ctx context.Context, s *Spec) Result
+}
+
+// NetProber runs checks against real servers: TCP connections, HTTP(S)
+// requests, SMTP dialogues and DNS queries over the network, and
+// MISC_CHECK programs through Runner.
+type NetProber struct {
+	// Runner runs MISC_CHECK programs; nil means ExecRunner.
+	Runner Runner
+}
+
+var _ Prober = (*NetProber)(nil)
+
+// Probe implements Prober.
+func (p *NetProber) Probe(ctx context.Context, s *Spec) Result {
+	switch s.Kind {
+	case KindTCP:
+		return probeTCP(ctx, s)
+	case KindHTTP, KindSSL:
+		return probeHTTP(ctx, s)
+	case KindSMTP:
+		return probeSMTP(ctx, s)
+	case KindDNS:
+		return probeDNS(ctx, s)
+	case KindMisc:
+		r := p.Runner
+		if r == nil {
+			r = ExecRunner{}
+		}
+		return probeMisc(ctx, s, r)
+	}
+	return fail("unknown checker kind %q", s.Kind)
+}
+
+// dial connects to c.Target from c's bind address within c.Timeout (and
+// ctx). The returned conn has its deadline set to the same moment.
+func dial(ctx context.Context, network string, c Conn) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	d := net.Dialer{}
+	if c.BindAddr.IsValid() || c.BindPort != 0 {
+		var ip net.IP
+		if c.BindAddr.IsValid() {
+			ip = c.BindAddr.AsSlice()
+		}
+		if network == "udp" {
+			d.LocalAddr = &net.UDPAddr{IP: ip, Port: int(c.BindPort)}
+		} else {
+			d.LocalAddr = &net.TCPAddr{IP: ip, Port: int(c.BindPort)}
+		}
+	}
+	conn, err := d.DialContext(ctx, network, c.Target.String())
+	if err != nil {
+		return nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	return conn, nil
+}
+
+// why shortens a network error for a Reason: "connection refused",
+// "timeout".
+func why(err error) string {
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		return "timeout"
+	}
+	if errors.Is(err, context.Canceled) {
+		return "canceled"
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		s := op.Err.Error()
+		if i := strings.LastIndex(s, ": "); i >= 0 {
+			s = s[i+2:]
+		}
+		return s
+	}
+	return err.Error()
+}
+
+func probeTCP(ctx context.Context, s *Spec) Result {
+	conn, err := dial(ctx, "tcp", s.Conn)
+	if err != nil {
+		return fail("connect %s: %s", s.Conn.Target, why(err))
+	}
+	conn.Close()
+	return pass("connect %s: ok", s.Conn.Target)
+}
+
+// deadline is now+d, or ctx's deadline if sooner.
+func deadline(ctx context.Context, d time.Duration) time.Time {
+	t := time.Now().Add(d)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(t) {
+		return dl
+	}
+	return t
+}

@@ -1,0 +1,94 @@
+package check
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/hacfg/hacfg/runtime"
+	"github.com/hacfg/hacfg/schema"
+)
+
+// VirtualServerStatus is the health-check view of one virtual server, for
+// hacfg status.
+type VirtualServerStatus struct {
+	Name string `json:"name"`
+	// Quorum is true while the up real servers' weights meet the quorum.
+	Quorum bool `json:"quorum"`
+	// Weight is the sum of the effective weights of the up real servers.
+	Weight int `json:"weight"`
+	// QuorumNeeded is the configured quorum (hysteresis applies around it).
+	QuorumNeeded int `json:"quorum_needed"`
+	// Suspended is true while ha_suspend pauses the checks.
+	Suspended   bool               `json:"suspended,omitempty"`
+	RealServers []RealServerStatus `json:"real_servers"`
+}
+
+// RealServerStatus is one real server's health and its checks.
+type RealServerStatus struct {
+	Addr   netip.AddrPort `json:"address"`
+	Health runtime.Health `json:"health"`
+	// ConfiguredWeight is the config's weight; Weight the effective one
+	// (misc_dynamic may change it).
+	ConfiguredWeight int           `json:"configured_weight"`
+	Weight           int           `json:"weight"`
+	Checks           []CheckStatus `json:"checks,omitempty"`
+}
+
+// CheckStatus is one checker's state and last result.
+type CheckStatus struct {
+	Name string `json:"name"` // "HTTP_GET 192.0.2.5:80"
+	Kind Kind   `json:"kind"`
+	Up   bool   `json:"up"`
+	// Retrying counts the failed attempts being retried while still up.
+	Retrying int `json:"retrying,omitempty"`
+	// LastCheck is when the last attempt started; zero before the first.
+	LastCheck time.Time `json:"last_check,omitzero"`
+	// LastOK and LastResult are the last attempt's outcome and why.
+	LastOK     bool   `json:"last_ok"`
+	LastResult string `json:"last_result,omitempty"`
+}
+
+// Snapshot returns the state of every virtual server, real server and
+// check, in config order.
+func (m *Manager) Snapshot() []VirtualServerStatus {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]VirtualServerStatus, 0, len(m.vss))
+	for _, vs := range m.vss {
+		v := VirtualServerStatus{Name: vs.cfg.Name, Quorum: vs.quorum, Weight: weightSum(vs), QuorumNeeded: vs.cfg.Quorum, Suspended: vs.suspended}
+		for _, rs := range vs.rss {
+			r := RealServerStatus{Addr: rs.id.Addr, Health: rs.health, ConfiguredWeight: rs.configuredWeight(), Weight: rs.weight()}
+			for _, c := range rs.checkers {
+				r.Checks = append(r.Checks, CheckStatus{
+					Name: c.spec.Name(), Kind: c.spec.Kind, Up: c.up, Retrying: c.retryIt,
+					LastCheck: c.lastAt, LastOK: c.hasRun && c.last.OK, LastResult: c.last.Reason,
+				})
+			}
+			v.RealServers = append(v.RealServers, r)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// Facts returns the health of every real server and the quorum of every
+// virtual server. VRRP is left nil for the caller to fill.
+func (m *Manager) Facts() runtime.Facts {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f := runtime.Facts{Health: map[runtime.RealServerID]runtime.Health{}, Quorum: map[string]bool{}}
+	for _, vs := range m.vss {
+		f.Quorum[vs.cfg.Name] = vs.quorum
+		for _, rs := range vs.rss {
+			f.Health[rs.id] = rs.health
+		}
+	}
+	return f
+}
+
+func (rs *rsState) configuredWeight() int {
+	if rs.cfg.Weight != nil {
+		return *rs.cfg.Weight
+	}
+	return schema.DefaultWeight
+}
