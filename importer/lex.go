@@ -11,11 +11,13 @@ import (
 
 // Limits that keep hostile or broken input from running away.
 const (
-	maxIncludeDepth  = 32      // nested include levels
-	maxLines         = 200_000 // logical lines produced, expansions included
-	maxLineLen       = 65_536  // code points in one line after substitution
-	maxSubstitutions = 1_000   // $NAME replacements in one line
-	maxExpandDepth   = 64      // nesting of ~SEQ/~LST/residue/multi-line expansion
+	maxIncludeDepth  = 32         // nested include levels
+	maxLines         = 200_000    // logical lines produced, expansions included
+	maxLineLen       = 65_536     // code points in one line after substitution
+	maxSubstitutions = 1_000      // $NAME replacements in one line
+	maxExpandDepth   = 64         // nesting of ~SEQ/~LST/residue/multi-line expansion
+	maxWork          = 200_000    // logical lines processed, including ones that produce nothing
+	maxCells         = 20_000_000 // code points built by substitution, in total
 )
 
 // cell is one code point of a line with the source range it came from.
@@ -213,6 +215,8 @@ type lexer struct {
 	curFile  string
 	collect  *def // multi-line definition being read
 	produced int  // logical lines produced, for maxLines
+	work     int  // logical lines processed, for maxWork
+	cells    int  // code points built by substitution, for maxCells
 	stopped  bool // a limit was hit; stop producing
 }
 
@@ -290,7 +294,7 @@ func (lx *lexer) physical(pl physLine) {
 // logical applies conditional lines, definitions, sequences and
 // substitution to one line, then handles include and brace splitting.
 func (lx *lexer) logical(t text, depth int) {
-	if lx.stopped {
+	if lx.stopped || !lx.spend(t) {
 		return
 	}
 	if depth > maxExpandDepth {
@@ -379,6 +383,19 @@ func (lx *lexer) quotedAt(ref text) bool {
 	return strings.Count(string(src[ls:b]), "\"")%2 == 1
 }
 
+// spend counts one unit of work and stops the lexer when the budget is
+// exhausted; t (non-empty) locates the diagnostic.
+func (lx *lexer) spend(t text) bool {
+	lx.work++
+	if lx.work > maxWork {
+		lx.errorf(hcl.DiagError, t.rng(), "Configuration expands too much",
+			"more than %d lines are processed after ~SEQ, ~LST and definition expansion", maxWork)
+		lx.stopped = true
+		return false
+	}
+	return true
+}
+
 // conditional handles "@ID rest" and "@^ID rest".
 func (lx *lexer) conditional(t text) (text, bool) {
 	ofs, rev := 1, false
@@ -462,6 +479,13 @@ func (lx *lexer) substitute(t text) (out text, more []text, replaced bool, undef
 			continue
 		}
 		count++
+		lx.cells += len(out)
+		if lx.cells > maxCells {
+			lx.errorf(hcl.DiagError, out[i:refEnd].rng(), "Configuration expands too much",
+				"substitution builds more than %d characters in total", maxCells)
+			lx.stopped = true
+			return out, nil, false, nil
+		}
 		if count > maxSubstitutions || len(out) > maxLineLen {
 			lx.errorf(hcl.DiagError, out[i:refEnd].rng(), "Substitution does not terminate",
 				"more than %d substitutions or %d characters on one line; is a parameter defined in terms of itself?",
@@ -671,6 +695,9 @@ func (lx *lexer) seq(t text, depth int) {
 			val = strconv.FormatInt(v, 16)
 		}
 		lx.setVar(varName, val, at)
+		if !lx.spend(t) {
+			return
+		}
 		if len(rest) > 0 {
 			lx.logical(rest, depth+1)
 		}
@@ -761,6 +788,9 @@ func (lx *lexer) lst(t text, depth int) {
 		}
 		for i, v := range vars {
 			lx.setVar(v, vals[i], at)
+		}
+		if !lx.spend(t) {
+			return
 		}
 		if len(rest) > 0 {
 			lx.logical(rest, depth+1)
