@@ -40,6 +40,8 @@ func commands() []command {
 	return []command{
 		{"validate", "Check a config and report every problem with its position", cmdValidate},
 		{"fmt", "Rewrite config files in canonical format", cmdFmt},
+		{"plan", "Show the changes that would make the kernel match the config", cmdPlan},
+		{"apply", "Make the kernel match the config (or apply a saved plan)", cmdApply},
 		{"schema", "Print the JSON Schema of the YAML config form", cmdSchema},
 		{"version", "Print the version", cmdVersion},
 		{"completion", "Print a shell completion script (bash or zsh)", cmdCompletion},
