@@ -18,7 +18,7 @@ type Action string
 // The actions of a plan.
 const (
 	ActionCreate  Action = "create"
-	ActionUpdate  Action = "update"  // in place, keeping connections
+	ActionUpdate  Action = "update" // in place, keeping connections
 	ActionDelete  Action = "delete"
 	ActionReplace Action = "replace" // delete, then create
 )
