@@ -152,7 +152,7 @@ type step struct {
 	name        string
 	do          func(h *harness)
 	advance     time.Duration
-	hold        bool // do not even Advance(0)
+	hold        bool     // do not even Advance(0)
 	wantCalls   []string // prober calls during the step ("10s ADDR#0")
 	wantEvents  []string
 	wantScripts []string
@@ -409,7 +409,7 @@ func TestReloadKeepsUnchanged(t *testing.T) {
 			wantEvents:  []string{"health web/203.0.113.1:80 up=false weight=-1", "health web/203.0.113.2:80 up=false weight=-1"},
 			wantScripts: []string{"/bin/notify down 203.0.113.1:80", "/bin/notify down 203.0.113.2:80"}},
 		{name: "reload: a unchanged keeps its state, b's check changed resets it, c added, 9 removed",
-			do: func(h *harness) { h.m.Update(resolve(t, cfg(2*time.Second, true))) },
+			do:          func(h *harness) { h.m.Update(resolve(t, cfg(2*time.Second, true))) },
 			wantCalls:   []string{"3s 203.0.113.2:80#0", "3s 203.0.113.3:80#0"},
 			wantEvents:  []string{"health web/203.0.113.2:80 up=true weight=-1", "health web/203.0.113.2:80 up=false weight=-1"},
 			wantScripts: []string{"/bin/notify down 203.0.113.2:80", "/bin/notify up 203.0.113.2:80"},
