@@ -2,6 +2,8 @@ package check
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/textproto"
 )
 
@@ -45,8 +47,9 @@ func smtpHost(ctx context.Context, h Conn, helo string) Result {
 }
 
 func smtpWhy(err error, msg string) string {
-	if _, ok := err.(*textproto.Error); ok {
-		return err.Error()
+	var te *textproto.Error
+	if errors.As(err, &te) {
+		return fmt.Sprintf("%03d %s", te.Code, te.Msg)
 	}
 	if msg != "" {
 		return why(err) + ": " + msg
