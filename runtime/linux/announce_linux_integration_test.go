@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/hacfg/hacfg/runtime"
+	"github.com/hacfg/hacfg/runtime/announce"
 )
 
 var (
@@ -98,12 +99,12 @@ func announceTestVeth(t *testing.T, a, b string) {
 	}
 }
 
-// announceTestPair creates namespaces a and b joined by announceTestVeth,
-// deleted when t ends.
-func announceTestPair(t *testing.T) (a, b string) {
+// announceTestPair creates namespaces a and b (named after tag, unique per
+// test) joined by announceTestVeth, deleted when t ends.
+func announceTestPair(t *testing.T, tag string) (a, b string) {
 	t.Helper()
-	a = fmt.Sprintf("hacfg-ann-%d-a", os.Getpid())
-	b = fmt.Sprintf("hacfg-ann-%d-b", os.Getpid())
+	a = fmt.Sprintf("hacfg-ann%s-%d-a", tag, os.Getpid())
+	b = fmt.Sprintf("hacfg-ann%s-%d-b", tag, os.Getpid())
 	for _, ns := range []string{a, b} {
 		announceTestRun(t, "ip", "netns", "add", ns)
 		t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
@@ -204,7 +205,7 @@ func announceTestNext(t *testing.T, c *packet.Conn, vip netip.Addr) announceTest
 }
 
 // announceTestRead returns the next ARP or neighbour advertisement frame
-// captured on c within d that concerns vip.
+// captured on c within d that concerns vip (any address if vip is zero).
 func announceTestRead(c *packet.Conn, vip netip.Addr, d time.Duration) (announceTestFrame, error) {
 	if err := c.SetReadDeadline(time.Now().Add(d)); err != nil {
 		return announceTestFrame{}, err
@@ -223,7 +224,7 @@ func announceTestRead(c *packet.Conn, vip netip.Addr, d time.Duration) (announce
 		switch f.EtherType {
 		case ethernet.EtherTypeARP:
 			var p arp.Packet
-			if err := p.UnmarshalBinary(f.Payload); err != nil || p.SenderIP != vip {
+			if err := p.UnmarshalBinary(f.Payload); err != nil || (vip.IsValid() && p.SenderIP != vip) {
 				continue
 			}
 			got.op, got.sha, got.tha = p.Operation, p.SenderHardwareAddr.String(), p.TargetHardwareAddr.String()
@@ -244,7 +245,7 @@ func announceTestRead(c *packet.Conn, vip netip.Addr, d time.Duration) (announce
 			}
 			d := body.Data
 			target, _ := netip.AddrFromSlice(d[4:20])
-			if target != vip {
+			if vip.IsValid() && target != vip {
 				continue
 			}
 			got.src, _ = netip.AddrFromSlice(h.Src)
@@ -262,7 +263,7 @@ func announceTestRead(c *packet.Conn, vip netip.Addr, d time.Duration) (announce
 
 func TestIntegrationAnnounce(t *testing.T) {
 	announceTestRequireRoot(t)
-	a, b := announceTestPair(t)
+	a, b := announceTestPair(t, "")
 	ann, err := OpenAnnouncer("/run/netns/"+a, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -382,4 +383,72 @@ func TestIntegrationAnnounce(t *testing.T) {
 			t.Errorf("after Close: %v, want net.ErrClosed", err)
 		}
 	})
+}
+
+// TestIntegrationAnnounceSchedule runs the scheduler on the real clock and
+// the real Announcer: a takeover's first set arrives at once, the second
+// after garp_master_delay, paced by garp_interval, and nothing after Stop.
+func TestIntegrationAnnounceSchedule(t *testing.T) {
+	announceTestRequireRoot(t)
+	a, b := announceTestPair(t, "s")
+	ann, err := OpenAnnouncer("/run/netns/"+a, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ann.Close() })
+	s := announce.New(ann, runtime.SystemClock{}, nil)
+	t.Cleanup(func() { s.Close() })
+	capture := announceTestCapture(t, b, "anb")
+
+	const delay, interval = 300 * time.Millisecond, 20 * time.Millisecond
+	begin := time.Now()
+	err = s.Master("VI_1", "ana", []netip.Addr{announceTestVIP4, announceTestVIP6}, nil, announce.Settings{
+		Repeat: 2, Delay: delay, ARPInterval: interval,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Master returned after %v (first use opens the sockets)", time.Since(begin))
+	var arps, nas []time.Duration
+	for len(arps)+len(nas) < 8 {
+		f, err := announceTestRead(capture, netip.Addr{}, time.Second)
+		if err != nil {
+			t.Fatalf("after %d ARPs and %d NAs: %v", len(arps), len(nas), err)
+		}
+		switch {
+		case f.spa == announceTestVIP4:
+			arps = append(arps, time.Since(begin))
+		case f.target == announceTestVIP6:
+			nas = append(nas, time.Since(begin))
+		}
+	}
+	s.Stop("VI_1")
+	t.Logf("ARPs at %v, NAs at %v", arps, nas)
+	// Two at once (the second paced), two after the delay. Timers never
+	// fire early; late they may be on a loaded machine.
+	const slack = 250 * time.Millisecond
+	for i, want := range []time.Duration{0, interval, delay, delay + interval} {
+		if arps[i] > want+slack {
+			t.Errorf("ARP %d at %v, want about %v", i, arps[i], want)
+		}
+	}
+	if d := arps[1] - arps[0]; d < interval-time.Millisecond {
+		t.Errorf("ARPs 0 and 1 %v apart, want at least garp_interval %v", d, interval)
+	}
+	if d := arps[3] - arps[2]; d < interval-time.Millisecond {
+		t.Errorf("ARPs 2 and 3 %v apart, want at least garp_interval %v", d, interval)
+	}
+	for i, want := range []time.Duration{0, 0, delay, delay} {
+		if nas[i] > want+slack || (want > 0 && nas[i] < want) {
+			t.Errorf("NA %d at %v, want about %v", i, nas[i], want)
+		}
+	}
+	if arps[2] < delay {
+		t.Errorf("second set at %v, before garp_master_delay %v", arps[2], delay)
+	}
+	for _, vip := range []netip.Addr{announceTestVIP4, announceTestVIP6} {
+		if f, err := announceTestRead(capture, vip, delay); err == nil {
+			t.Errorf("announcement after Stop: %+v", f)
+		}
+	}
 }
