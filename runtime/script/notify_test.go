@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/hacfg/hacfg/schema"
 )
 
 // recordRunner records the specs it runs; when gate is non-nil each run
@@ -196,3 +198,22 @@ func TestNotifierExec(t *testing.T) {
 }
 
 func splitLines(s string) []string { return strings.Split(strings.TrimSuffix(s, "\n"), "\n") }
+
+func TestFromNotify(t *testing.T) {
+	s, err := FromNotify(schema.Notify{NotifyMaster: "/m.sh 'x y'", Notify: "/n.sh"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []any{s.Master.Args, s.Notify.Args, len(s.Backup.Args), len(s.Fault.Args), len(s.Stop.Args)}
+	want := []any{[]string{"/m.sh", "x y"}, []string{"/n.sh"}, 0, 0, 0}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("FromNotify (-want +got):\n%s", diff)
+	}
+	if _, err := FromNotify(schema.Notify{NotifyFault: "/f.sh 'x"}); err == nil || !strings.Contains(err.Error(), "notify_fault") {
+		t.Errorf("bad notify_fault: err = %v", err)
+	}
+	e := NewExec(&schema.Global{ScriptUser: "nobody", EnableScriptSecurity: true}, nil)
+	if e.DefaultUser != "nobody" || !e.Security {
+		t.Errorf("NewExec = %+v", e)
+	}
+}
