@@ -78,6 +78,9 @@ func dial(ctx context.Context, network string, c Conn) (net.Conn, error) {
 		if c.BindAddr.IsValid() {
 			ip = c.BindAddr.AsSlice()
 		}
+		if c.BindPort != 0 {
+			d.Control = reuseAddr
+		}
 		if network == "udp" {
 			d.LocalAddr = &net.UDPAddr{IP: ip, Port: int(c.BindPort)}
 		} else {
