@@ -60,3 +60,26 @@ func SyncFollow(members []string, states map[string]vrrp.State, member string, t
 	}
 	return out
 }
+
+// GroupState is the state a sync group reports (for its GROUP
+// notifications): FAULT while any member is in FAULT, MASTER when every
+// member is MASTER, INIT when every member is INIT (stopped), BACKUP
+// otherwise.
+func GroupState(members []vrrp.State) vrrp.State {
+	if len(members) == 0 {
+		return vrrp.StateInit
+	}
+	all := func(s vrrp.State) bool {
+		return !slices.ContainsFunc(members, func(m vrrp.State) bool { return m != s })
+	}
+	switch {
+	case slices.Contains(members, vrrp.StateFault):
+		return vrrp.StateFault
+	case all(vrrp.StateMaster):
+		return vrrp.StateMaster
+	case all(vrrp.StateInit):
+		return vrrp.StateInit
+	default:
+		return vrrp.StateBackup
+	}
+}

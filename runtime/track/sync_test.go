@@ -47,3 +47,32 @@ func TestSyncFollow(t *testing.T) {
 		})
 	}
 }
+
+func TestGroupState(t *testing.T) {
+	const (
+		I = vrrp.StateInit
+		B = vrrp.StateBackup
+		M = vrrp.StateMaster
+		F = vrrp.StateFault
+	)
+	tests := []struct {
+		name    string
+		members []vrrp.State
+		want    vrrp.State
+	}{
+		{name: "empty", want: I},
+		{name: "all master", members: []vrrp.State{M, M}, want: M},
+		{name: "one fault", members: []vrrp.State{M, F, B}, want: F},
+		{name: "mixed", members: []vrrp.State{M, B}, want: B},
+		{name: "all backup", members: []vrrp.State{B, B}, want: B},
+		{name: "all stopped", members: []vrrp.State{I, I}, want: I},
+		{name: "starting", members: []vrrp.State{I, B}, want: B},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := GroupState(tt.members); got != tt.want {
+				t.Errorf("GroupState(%v) = %v, want %v", tt.members, got, tt.want)
+			}
+		})
+	}
+}
