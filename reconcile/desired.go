@@ -22,17 +22,26 @@ func InstanceOwner(name string) string { return "vrrp_instance." + name }
 func VirtualServerOwner(name string) string { return "virtual_server." + name }
 
 // Scope limits a reconcile to some owners. The zero Scope is everything.
+// Naming instances, virtual servers or the static blocks limits it to
+// those; Skip leaves owners alone either way (the agent skips the instances
+// whose VRRP state is not known yet, so a restart adopts their addresses
+// instead of tearing them down).
 type Scope struct {
 	Instances      []string `json:"instances,omitempty"`
 	VirtualServers []string `json:"virtual_servers,omitempty"`
 	Static         bool     `json:"static,omitempty"`
+	Skip           []string `json:"skip,omitempty"`
 }
 
-// All reports whether the scope is everything.
+// All reports whether the scope names no owners, so that it covers every
+// owner (but those in Skip), including owners gone from the config.
 func (s Scope) All() bool { return len(s.Instances) == 0 && len(s.VirtualServers) == 0 && !s.Static }
 
 // Has reports whether owner is in the scope.
 func (s Scope) Has(owner string) bool {
+	if slices.Contains(s.Skip, owner) {
+		return false
+	}
 	if s.All() {
 		return true
 	}

@@ -1,0 +1,186 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/hacfg/hacfg/schema"
+)
+
+// Digest hashes the config tree at path (the names and bytes of its config
+// files, links resolved), so a reload happens only when something changed.
+func Digest(path string) (string, error) {
+	files, err := schema.ConfigFiles(path)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", fmt.Errorf("digest config: %w", err)
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", filepath.Base(f), len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+// watchDirs are the directories whose events may mean the config changed:
+// the config path itself (when a directory), its parent, and the same for
+// the path with links resolved. Watching single files would miss editors'
+// write-and-rename, git pull, and atomic symlink swaps (git-sync's link, a
+// Kubernetes ConfigMap's ..data).
+func watchDirs(path string) []string {
+	seen := map[string]bool{}
+	var dirs []string
+	add := func(d string) {
+		if d == "" || seen[d] {
+			return
+		}
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			seen[d] = true
+			dirs = append(dirs, d)
+		}
+	}
+	for _, p := range []string{path, resolve(path)} {
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			add(p)
+		}
+		add(filepath.Dir(p))
+	}
+	return dirs
+}
+
+func resolve(p string) string {
+	r, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return p
+	}
+	return r
+}
+
+// watch reloads the config after fsnotify events settle for the debounce
+// time. Events are hints; the digest decides. The watched set is rebuilt
+// after each burst, since a symlink swap changes where links resolve.
+func (a *Agent) watch(ctx context.Context) error {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("watch config: %w", err)
+	}
+	defer w.Close()
+	watched := map[string]bool{}
+	rewatch := func() {
+		want := map[string]bool{}
+		for _, d := range watchDirs(a.opts.ConfigPath) {
+			want[d] = true
+			if !watched[d] {
+				if err := w.Add(d); err != nil {
+					a.log.Warn("watch config directory", "dir", d, "err", err)
+					continue
+				}
+				watched[d] = true
+			}
+		}
+		for d := range watched {
+			if !want[d] {
+				_ = w.Remove(d)
+				delete(watched, d)
+			}
+		}
+	}
+	rewatch()
+	var debounce <-chan time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-w.Events:
+			if !ok {
+				return nil
+			}
+			if strings.HasSuffix(ev.Name, "~") || strings.HasPrefix(filepath.Base(ev.Name), ".#") {
+				continue // editor droppings
+			}
+			debounce = time.After(a.opts.Debounce)
+		case err, ok := <-w.Errors:
+			if !ok {
+				return nil
+			}
+			a.log.Warn("config watcher error", "err", err)
+		case <-debounce:
+			debounce = nil
+			rewatch()
+			a.Reload()
+		}
+	}
+}
+
+// gitRevision returns the commit of the git checkout the config lives in
+// (following a git-sync link or a worktree's .git file), or "".
+func gitRevision(path string) string {
+	dir := resolve(path)
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		dir = filepath.Dir(dir)
+	}
+	for {
+		gitPath := filepath.Join(dir, ".git")
+		if st, err := os.Stat(gitPath); err == nil {
+			gitDir := gitPath
+			if !st.IsDir() {
+				b, err := os.ReadFile(gitPath)
+				if err != nil {
+					return ""
+				}
+				gitDir = strings.TrimSpace(strings.TrimPrefix(string(b), "gitdir:"))
+				if !filepath.IsAbs(gitDir) {
+					gitDir = filepath.Join(dir, gitDir)
+				}
+			}
+			return headCommit(gitDir)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
+
+func headCommit(gitDir string) string {
+	b, err := os.ReadFile(filepath.Join(gitDir, "HEAD"))
+	if err != nil {
+		return ""
+	}
+	head := strings.TrimSpace(string(b))
+	ref, isRef := strings.CutPrefix(head, "ref: ")
+	if !isRef {
+		return head
+	}
+	// A worktree's refs live in the common dir.
+	common := gitDir
+	if c, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
+		common = filepath.Join(gitDir, strings.TrimSpace(string(c)))
+	}
+	for _, d := range []string{gitDir, common} {
+		if b, err := os.ReadFile(filepath.Join(d, ref)); err == nil {
+			return strings.TrimSpace(string(b))
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(common, "packed-refs")); err == nil {
+		for _, line := range bytes.Split(b, []byte("\n")) {
+			if f := strings.Fields(string(line)); len(f) == 2 && f[1] == ref {
+				return f[0]
+			}
+		}
+	}
+	return ""
+}
