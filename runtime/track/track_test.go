@@ -444,7 +444,8 @@ func TestTrackFiles(t *testing.T) {
 		{"-100 × 2 = -200 is added", then(file("/run/big", "2"), advance(time.Second)), []string{"VI_1 priority 1", "VI_1 ok"}},
 		{"file removed counts as 0", then(func(h *harness) { h.delFile("/run/big") }, advance(time.Second)), []string{"VI_1 priority 98"}},
 		{"value clamped to 254 before the weight", then(file("/run/f1", "100000"), advance(time.Second)), []string{"VI_1 priority 254"}},
-		{"Poll reads at once", then(file("/run/f1", "0"), func(h *harness) { h.m.Poll() }), []string{"VI_1 priority 93"}},
+		{"254 × 1 counts 253", then(file("/run/big", "2"), advance(time.Second)), []string{"VI_1 priority 146"}},
+		{"Poll reads at once", then(file("/run/f1", "0"), func(h *harness) { h.m.Poll() }), []string{"VI_1 priority 1"}},
 	})
 	h.mu.Lock()
 	defer h.mu.Unlock()
