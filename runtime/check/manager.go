@@ -423,6 +423,9 @@ func (m *Manager) recordLocked(c *checker, res Result, at time.Time) []Event {
 		c.up = false
 	}
 	evs := m.refreshLocked(rs, nil, first && !res.OK && c.spec.Alpha)
+	if len(evs) == 0 {
+		return nil // the weight sum is unchanged: skip the O(real servers) quorum sum
+	}
 	return m.quorumLocked(rs.vs, evs)
 }
 

@@ -527,3 +527,24 @@ func TestProbeTimeoutEnforced(t *testing.T) {
 		t.Errorf("probe took %v", d)
 	}
 }
+
+func TestWarmupSpreadsTheFirstChecks(t *testing.T) {
+	var rss []*schema.RealServer
+	for i := range 1000 {
+		rs := tcpRS(fmt.Sprintf("203.0.%d.%d:80", 112+i/250, i%250+1), 1, time.Second)
+		rs.NotifyUp, rs.NotifyDown = "", ""
+		rss = append(rss, rs)
+	}
+	clock := fake.NewClock(t0)
+	p := newFakeProber(clock)
+	m := New(resolve(t, oneVS(&schema.VirtualServer{DelayLoop: dur(time.Second), RealServers: rss})),
+		Options{Clock: clock, Prober: p}) // the default, random, jitter
+	defer m.Stop()
+	for bucket := range 10 {
+		clock.Advance(100 * time.Millisecond)
+		// 1000 checks over a 1s warmup: about 100 per 100ms (σ ≈ 10).
+		if n := len(p.takeCalls()); n < 50 || n > 150 {
+			t.Errorf("%d checks in [%dms, %dms), want about 100", n, bucket*100, bucket*100+100)
+		}
+	}
+}
