@@ -65,7 +65,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Publish receives every change of a real server's health or a virtual
 	// server's quorum, in order, one call at a time, without the Manager's
-	// lock held (it may call Snapshot or Facts).
+	// lock held: it may call Snapshot, Facts, Suspend or Update. It should
+	// return quickly (hand the event to the reconciler's queue); checks go
+	// on meanwhile, but further events wait for it.
 	Publish func(Event)
 	// Runner runs notify_up, notify_down, quorum_up and quorum_down, and
 	// (through the default Prober) MISC_CHECK; default ExecRunner.
@@ -100,10 +102,10 @@ type Manager struct {
 	probes sync.WaitGroup // fire calls past their stopped check
 	script sync.WaitGroup // running scripts
 
-	pubMu sync.Mutex // held while publishing, to keep events in order
-
 	mu         sync.Mutex
 	stopped    bool
+	queue      []Event // events waiting to be published
+	publishing bool    // a goroutine is draining queue
 	scriptUser string
 	vss        []*vsState
 	byName     map[string]*vsState
@@ -515,18 +517,31 @@ func (m *Manager) runScriptLocked(line, what, about string) {
 	}()
 }
 
-// unlockPublish releases m.mu and publishes evs in order.
+// unlockPublish queues evs, releases m.mu and, unless another goroutine is
+// already publishing (it will publish them), publishes the queue in order
+// without holding m.mu, so Publish may call back into the Manager.
 func (m *Manager) unlockPublish(evs []Event) {
-	if len(evs) == 0 || m.publish == nil {
+	if m.publish == nil {
 		m.mu.Unlock()
 		return
 	}
-	m.pubMu.Lock()
-	m.mu.Unlock()
-	defer m.pubMu.Unlock()
-	for _, e := range evs {
-		m.publish(e)
+	m.queue = append(m.queue, evs...)
+	if m.publishing || len(m.queue) == 0 {
+		m.mu.Unlock()
+		return
 	}
+	m.publishing = true
+	for len(m.queue) > 0 {
+		q := m.queue
+		m.queue = nil
+		m.mu.Unlock()
+		for _, e := range q {
+			m.publish(e)
+		}
+		m.mu.Lock()
+	}
+	m.publishing = false
+	m.mu.Unlock()
 }
 
 // verdict says whether the real server is up (all its checkers are) and

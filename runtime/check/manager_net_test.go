@@ -187,3 +187,60 @@ func TestConcurrencyBound(t *testing.T) {
 		t.Errorf("%d probes in 300ms, want >= 30", p.total)
 	}
 }
+
+// flappingProber alternates each real server between up and down.
+type flappingProber struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (p *flappingProber) Probe(_ context.Context, s *Spec) Result {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n[key(s)]++
+	if p.n[key(s)]%2 == 0 {
+		return fail("down")
+	}
+	return pass("up")
+}
+
+func TestPublishMayCallBack(t *testing.T) {
+	var rss []*schema.RealServer
+	for i := range 50 {
+		rs := tcpRS(fmt.Sprintf("203.0.113.%d:80", i+1), 0, time.Second)
+		rs.NotifyUp, rs.NotifyDown = "", ""
+		rss = append(rss, rs)
+	}
+	var (
+		mu     sync.Mutex
+		m      *Manager
+		events int
+	)
+	publish := func(e Event) {
+		mu.Lock()
+		mm := m
+		events++
+		mu.Unlock()
+		if mm != nil {
+			mm.Facts() // calling back must not deadlock
+			mm.Snapshot()
+		}
+	}
+	mm := New(resolve(t, oneVS(&schema.VirtualServer{DelayLoop: dur(5 * time.Millisecond), RealServers: rss})),
+		Options{Prober: &flappingProber{n: map[string]int{}}, Publish: publish})
+	mu.Lock()
+	m = mm
+	mu.Unlock()
+	waitFor(t, 5*time.Second, "500 events", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return events >= 500
+	})
+	stopped := make(chan struct{})
+	go func() { mm.Stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Stop did not return")
+	}
+}
