@@ -42,6 +42,8 @@ func commands() []command {
 		{"fmt", "Rewrite config files in canonical format", cmdFmt},
 		{"plan", "Show the changes that would make the kernel match the config", cmdPlan},
 		{"apply", "Make the kernel match the config (or apply a saved plan)", cmdApply},
+		{"run", "Run the agent: VRRP, health checks and continuous reconcile", cmdRun},
+		{"status", "Show the running agent's state", cmdStatus},
 		{"schema", "Print the JSON Schema of the YAML config form", cmdSchema},
 		{"version", "Print the version", cmdVersion},
 		{"completion", "Print a shell completion script (bash or zsh)", cmdCompletion},

@@ -10,10 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/hacfg/hacfg/reconcile"
 	"github.com/hacfg/hacfg/reconcile/render"
 	"github.com/hacfg/hacfg/runtime"
+	"github.com/hacfg/hacfg/runtime/agent"
 	"github.com/hacfg/hacfg/runtime/linux"
 	"github.com/hacfg/hacfg/schema"
 )
@@ -70,6 +72,7 @@ type savedPlan struct {
 const savedPlanFormat = "hacfg-plan/1"
 
 type planArgs struct {
+	socket     string
 	cf         configFlags
 	kf         kernelFlags
 	assume     assumeFlag
@@ -86,11 +89,19 @@ func (p *planArgs) register(fs *flag.FlagSet) {
 	fs.BoolVar(&p.adopt, "adopt", false, "take over existing kernel objects that collide with the config")
 	fs.BoolVar(&p.allowEmpty, "allow-empty", false, "allow removing every owned address or service")
 	fs.BoolVar(&p.noColor, "no-color", false, "no ANSI colours")
+	fs.StringVar(&p.socket, "status-socket", agent.DefaultSocket, "a running agent's socket: its live facts are used")
 }
 
-// facts are the offline facts: configured initial states unless assumed.
-func (p *planArgs) facts(cfg *schema.Config) (runtime.Facts, error) {
+// facts are the running agent's live facts, or offline: configured initial
+// states unless assumed.
+func (p *planArgs) facts(e *env, cfg *schema.Config) (runtime.Facts, error) {
 	if len(p.assume) == 0 {
+		if _, err := os.Stat(p.socket); err == nil {
+			if f, err := agent.NewClient(p.socket).Facts(); err == nil {
+				fmt.Fprintf(e.stderr, "Using the live facts of the agent at %s.\n", p.socket)
+				return f, nil
+			}
+		}
 		return runtime.Facts{}, nil
 	}
 	f := runtime.Facts{VRRP: map[string]runtime.VRRPRole{}}
@@ -119,7 +130,7 @@ func (p *planArgs) makePlan(e *env) (*reconcile.Plan, *schema.Config, runtime.Fa
 	if err != nil {
 		return nil, nil, runtime.Facts{}, nil, nil, err
 	}
-	facts, err := p.facts(cfg)
+	facts, err := p.facts(e, cfg)
 	if err != nil {
 		return nil, nil, facts, nil, nil, err
 	}
@@ -193,12 +204,21 @@ func cmdApply(e *env, args []string) error {
 	if len(pos) > 1 {
 		return fmt.Errorf("unexpected arguments %q", pos[1:])
 	}
+	saved := ""
 	if len(pos) == 1 {
 		if schema.FormatOf(pos[0]) != "" || isDir(pos[0]) {
 			pa.cf.path = pos[0]
 		} else {
-			return applySaved(e, &pa, pos[0])
+			saved = pos[0]
 		}
+	}
+	unlock, err := lockState(pa.kf.stateDir)
+	if err != nil {
+		return applyViaAgent(e, &pa, err)
+	}
+	defer unlock()
+	if saved != "" {
+		return applySaved(e, &pa, saved)
 	}
 	plan, cfg, facts, r, closeFn, err := pa.makePlan(e)
 	if err != nil {
@@ -290,4 +310,38 @@ func isTerminal(w any) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// applyViaAgent handles apply while the agent holds the writer lock: the
+// agent is the one writer, so apply asks it to reload its config and
+// reports what it did.
+func applyViaAgent(e *env, pa *planArgs, lockErr error) error {
+	c := agent.NewClient(pa.socket)
+	st, err := c.Status()
+	if err != nil {
+		return lockErr
+	}
+	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
+	if abs(st.ConfigPath) != abs(pa.cf.path) {
+		return fmt.Errorf("the hacfg agent is running with config %s; change that config (it applies changes itself) or stop the agent to apply %s", st.ConfigPath, pa.cf.path)
+	}
+	before := st.Reconcile.Count
+	if err := c.Reload(); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		if st, err = c.Status(); err == nil && (st.Reconcile.Count > before || st.ReloadErr != "") {
+			break
+		}
+	}
+	if st.ReloadErr != "" {
+		return fmt.Errorf("the agent rejected the config:\n%s", st.ReloadErr)
+	}
+	fmt.Fprintf(e.stdout, "The agent (config digest %s) reconciled: %d changes (%s).\n", st.Digest, st.Reconcile.Changes, st.Reconcile.Scope)
+	if st.Reconcile.Err != "" {
+		return fmt.Errorf("the agent's reconcile failed: %s", st.Reconcile.Err)
+	}
+	return nil
 }
