@@ -143,7 +143,8 @@ type checker struct {
 }
 
 // New starts checking the real servers of cfg, which must be resolved
-// (schema.Resolve). Checks begin after their warmup.
+// (schema.Resolve) and not modified afterwards. Checks begin after their
+// warmup. Virtual servers with ha_suspend start suspended (see Suspend).
 func New(cfg *schema.Config, opts Options) *Manager {
 	m := &Manager{
 		clock:         opts.Clock,
@@ -188,7 +189,8 @@ func New(cfg *schema.Config, opts Options) *Manager {
 	return m
 }
 
-// Update moves the Manager to a new configuration (resolved). Checkers
+// Update moves the Manager to a new configuration (resolved; the Manager
+// keeps pointers into it, so it must not be modified afterwards). Checkers
 // whose configuration did not change keep their state and schedule, so
 // their real servers do not flap; new or changed checkers start afresh
 // (down under alpha, else up) after their warmup; removed ones stop.
@@ -212,7 +214,7 @@ func (m *Manager) Update(cfg *schema.Config) {
 		delete(old, vcfg.Name)
 		vs := &vsState{cfg: vcfg, byAddr: map[netip.AddrPort]*rsState{}}
 		vs.suspended = vcfg.HASuspend && vcfg.FwMark == 0
-		if ovs != nil && vcfg.HASuspend {
+		if ovs != nil && ovs.cfg.HASuspend && vcfg.HASuspend {
 			vs.suspended = ovs.suspended
 		}
 		var changed []*rsState
