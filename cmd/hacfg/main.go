@@ -40,6 +40,8 @@ func commands() []command {
 	return []command{
 		{"validate", "Check a config and report every problem with its position", cmdValidate},
 		{"fmt", "Rewrite config files in canonical format", cmdFmt},
+		{"import", "Convert keepalived.conf files (one per node) into one hacfg config", cmdImport},
+		{"export", "Write a keepalived.conf for one node of a config", cmdExport},
 		{"plan", "Show the changes that would make the kernel match the config", cmdPlan},
 		{"apply", "Make the kernel match the config (or apply a saved plan)", cmdApply},
 		{"run", "Run the agent: VRRP, health checks and continuous reconcile", cmdRun},

@@ -45,6 +45,12 @@ func (w agentWiring) deps() (agent.Deps, func(), error) {
 		kern.Close()
 		return agent.Deps{}, nil, fmt.Errorf("open announcer: %w", err)
 	}
+	links, err := linux.OpenLinkWatcher(w.netns, w.log)
+	if err != nil {
+		ann.Close()
+		kern.Close()
+		return agent.Deps{}, nil, fmt.Errorf("watch links: %w", err)
+	}
 	clock := runtime.SystemClock{}
 	sched := announce.New(ann, clock, w.log)
 	deps := agent.Deps{
@@ -52,11 +58,12 @@ func (w agentWiring) deps() (agent.Deps, func(), error) {
 		DialVRRP: func(iface string, fam runtime.Family, src netip.Addr) (runtime.VRRPConn, error) {
 			return linux.DialVRRP(linux.VRRPConnConfig{Interface: iface, Family: fam, Source: src, NetNS: w.netns})
 		},
-		Announcer: sched,
-		Clock:     clock,
-		Log:       w.log,
+		Announcer:   sched,
+		LinkWatcher: links,
+		Clock:       clock,
+		Log:         w.log,
 	}
-	return deps, func() { sched.Close(); ann.Close(); kern.Close() }, nil
+	return deps, func() { links.Close(); sched.Close(); ann.Close(); kern.Close() }, nil
 }
 
 // lockState takes the one-writer lock in the state directory.
@@ -192,13 +199,28 @@ func writeStatus(e *env, st agent.Status) error {
 	if len(st.Servers) > 0 {
 		fmt.Fprintln(w)
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "VIRTUAL SERVER\tREAL SERVER\tHEALTH\tWEIGHT\tWHY")
-		for _, s := range st.Servers {
-			h := "up"
-			if !s.Up {
-				h = "DOWN"
+		fmt.Fprintln(tw, "VIRTUAL SERVER\tQUORUM\tREAL SERVER\tHEALTH\tWEIGHT\tLAST CHECK\tWHY")
+		for _, vs := range st.Servers {
+			q := fmt.Sprintf("%d/%d", vs.Weight, vs.QuorumNeeded)
+			if !vs.Quorum {
+				q += " LOST"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", s.VirtualServer, s.RealServer, h, s.Weight, orDash(s.Reason))
+			if vs.Suspended {
+				q += " (suspended)"
+			}
+			for _, rs := range vs.RealServers {
+				h := "up"
+				if !rs.Health.Up {
+					h = "DOWN"
+				}
+				last := "-"
+				for _, c := range rs.Checks {
+					if !c.LastCheck.IsZero() {
+						last = c.LastCheck.Format(time.TimeOnly)
+					}
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", vs.Name, q, rs.Addr, h, rs.Weight, last, orDash(rs.Health.Reason))
+			}
 		}
 		tw.Flush()
 	}

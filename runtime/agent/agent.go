@@ -18,6 +18,8 @@ import (
 	"github.com/hacfg/hacfg/reconcile"
 	"github.com/hacfg/hacfg/runtime"
 	"github.com/hacfg/hacfg/runtime/announce"
+	"github.com/hacfg/hacfg/runtime/check"
+	"github.com/hacfg/hacfg/runtime/script"
 	"github.com/hacfg/hacfg/runtime/vrrp"
 	"github.com/hacfg/hacfg/schema"
 )
@@ -34,6 +36,17 @@ type Deps struct {
 	Announcer Announcer
 	Clock     runtime.Clock
 	Log       *slog.Logger
+
+	// Runner runs vrrp_scripts and notify scripts; nil: script.NewExec
+	// with the config's script_user and script security.
+	Runner script.Runner
+	// LinkWatcher reports interface up/down for track_interface; nil:
+	// every interface the config names counts as up.
+	LinkWatcher runtime.LinkWatcher
+	// CheckProber and CheckRunner replace the health checkers' network
+	// probes and script runner (tests); nil: the real ones.
+	CheckProber check.Prober
+	CheckRunner check.Runner
 }
 
 // Announcer is what the agent needs of an announce.Scheduler.
@@ -78,6 +91,8 @@ type Agent struct {
 
 	kick     chan struct{}
 	reloadCh chan struct{}
+
+	dyn dynamic
 
 	// crash makes Run return without shutting down, as kill -9 would:
 	// sockets closed, nothing sent, nothing removed. For tests.
@@ -187,10 +202,14 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.pending.full = true
 	a.mu.Unlock()
 	a.log.Info("config loaded", "path", a.opts.ConfigPath, "node", node, "digest", digest, "revision", a.revision)
-	if err := a.syncInstances(cfg); err != nil {
+	a.startDynamic(cfg)
+	restarted, err := a.syncInstances(cfg)
+	if err != nil {
 		a.shutdownInstances()
+		a.stopDynamic()
 		return fmt.Errorf("start: %w", err)
 	}
+	a.syncDynamic(cfg, restarted)
 	a.poke()
 
 	watchErr := make(chan error, 1)
@@ -275,12 +294,14 @@ func (a *Agent) reload() {
 	a.pending.full = true
 	a.mu.Unlock()
 	a.log.Info("config reloaded", "digest", digest, "revision", a.revision)
-	if err := a.syncInstances(cfg); err != nil {
+	restarted, err := a.syncInstances(cfg)
+	if err != nil {
 		a.log.Error("reload: starting VRRP instances failed", "err", err)
 		a.mu.Lock()
 		a.reloadErr = err.Error()
 		a.mu.Unlock()
 	}
+	a.syncDynamic(cfg, restarted)
 	a.poke()
 }
 
@@ -316,7 +337,7 @@ func familyOf(in *schema.VRRPInstance) runtime.Family {
 
 // syncInstances starts, restarts and stops VRRP instances so they match
 // cfg. Instances whose speaker settings did not change are left running.
-func (a *Agent) syncInstances(cfg *schema.Config) error {
+func (a *Agent) syncInstances(cfg *schema.Config) (restarted bool, err error) {
 	want := map[string]*schema.VRRPInstance{}
 	for _, in := range cfg.Instances {
 		want[in.Name] = in
@@ -339,6 +360,7 @@ func (a *Agent) syncInstances(cfg *schema.Config) error {
 		a.log.Info("vrrp instance stopping (removed or changed)", "instance", cur.name)
 		a.stopInstance(cur)
 	}
+	restarted = len(stop) > 0
 	var errs []error
 	names := make([]string, 0, len(want))
 	for n := range want {
@@ -349,11 +371,12 @@ func (a *Agent) syncInstances(cfg *schema.Config) error {
 		if slices.Contains(keep, name) {
 			continue
 		}
+		restarted = true
 		if err := a.startInstance(want[name]); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	return restarted, errors.Join(errs...)
 }
 
 func keyOf(in *schema.VRRPInstance) speakerKey {
@@ -454,6 +477,7 @@ func (a *Agent) transition(st *instance, t vrrp.Transition) {
 	st.last = &tt
 	if t.From == vrrp.StateInit && t.To == vrrp.StateBackup {
 		a.mu.Unlock()
+		a.afterTransition(st, t)
 		a.log.Info("vrrp transition", "instance", t.Instance, "from", t.From.String(), "to", t.To.String(), "reason", t.Reason,
 			"note", "addresses left as found until the election settles")
 		a.deps.Clock.AfterFunc(masterDownInterval(st.vcfg), func() {
@@ -475,6 +499,7 @@ func (a *Agent) transition(st *instance, t vrrp.Transition) {
 	in := st.schema
 	a.mu.Unlock()
 	a.log.Info("vrrp transition", "instance", t.Instance, "from", t.From.String(), "to", t.To.String(), "reason", t.Reason, "priority", t.Priority, "master", t.Master)
+	a.afterTransition(st, t)
 	if role != runtime.RoleMaster && a.deps.Announcer != nil {
 		a.deps.Announcer.Stop(st.name)
 	}
@@ -536,7 +561,7 @@ func (a *Agent) process() {
 	p := a.pending
 	a.pending = pending{}
 	cfg := a.cfg
-	facts := a.facts
+	facts := a.snapshotFactsLocked()
 	digest := a.digest
 	var skip []string
 	for _, in := range cfg.Instances {
@@ -583,6 +608,7 @@ func (a *Agent) process() {
 	} else if changes > 0 {
 		a.log.Info("reconciled", "scope", scopeString(scope), "changes", changes, "took", a.deps.Clock.Now().Sub(start))
 	}
+	a.updateSuspend(cfg, facts)
 	// Announce the addresses of instances that are master after this pass.
 	if a.deps.Announcer != nil && err == nil {
 		for _, name := range scope.Instances {
@@ -645,6 +671,7 @@ func scopeString(s reconcile.Scope) string {
 func (a *Agent) shutdown() error {
 	a.log.Info("shutting down")
 	a.shutdownInstances()
+	a.stopDynamic()
 	a.mu.Lock()
 	cfg := a.cfg
 	facts := runtime.Facts{VRRP: map[string]runtime.VRRPRole{}, Health: a.facts.Health, Quorum: a.facts.Quorum}

@@ -14,21 +14,22 @@ import (
 	"time"
 
 	"github.com/hacfg/hacfg/runtime"
+	"github.com/hacfg/hacfg/runtime/check"
 )
 
 // Status is what `hacfg status` shows.
 type Status struct {
-	Node       string           `json:"node"`
-	ConfigPath string           `json:"config_path"`
-	Digest     string           `json:"config_digest"`
-	Revision   string           `json:"config_revision,omitempty"`
-	LoadedAt   time.Time        `json:"config_loaded_at"`
-	ReloadErr  string           `json:"last_reload_error,omitempty"`
-	Stalled    *StallStatus     `json:"stalled,omitempty"`
-	Started    time.Time        `json:"started"`
-	Instances  []InstanceStatus `json:"instances"`
-	Reconcile  ReconcileStatus  `json:"reconcile"`
-	Servers    []ServerStatus   `json:"virtual_servers,omitempty"`
+	Node       string                      `json:"node"`
+	ConfigPath string                      `json:"config_path"`
+	Digest     string                      `json:"config_digest"`
+	Revision   string                      `json:"config_revision,omitempty"`
+	LoadedAt   time.Time                   `json:"config_loaded_at"`
+	ReloadErr  string                      `json:"last_reload_error,omitempty"`
+	Stalled    *StallStatus                `json:"stalled,omitempty"`
+	Started    time.Time                   `json:"started"`
+	Instances  []InstanceStatus            `json:"instances"`
+	Reconcile  ReconcileStatus             `json:"reconcile"`
+	Servers    []check.VirtualServerStatus `json:"virtual_servers,omitempty"`
 }
 
 // StallStatus says a config digest failed to apply.
@@ -69,16 +70,6 @@ type ReconcileStatus struct {
 	Err     string    `json:"error,omitempty"`
 }
 
-// ServerStatus is one real server's health, filled by the health checkers.
-type ServerStatus struct {
-	VirtualServer string    `json:"virtual_server"`
-	RealServer    string    `json:"real_server"`
-	Up            bool      `json:"up"`
-	Weight        int       `json:"weight"`
-	Reason        string    `json:"reason,omitempty"`
-	Since         time.Time `json:"since,omitempty"`
-}
-
 // Status returns a snapshot of the agent's state.
 func (a *Agent) Status() Status {
 	a.mu.Lock()
@@ -94,8 +85,11 @@ func (a *Agent) Status() Status {
 	for _, st := range a.instances {
 		insts = append(insts, st)
 	}
-	health := a.facts.Health
+	checker := a.dyn.checker
 	a.mu.Unlock()
+	if checker != nil {
+		s.Servers = checker.Snapshot()
+	}
 	sort.Slice(insts, func(i, j int) bool { return insts[i].name < insts[j].name })
 	for _, st := range insts {
 		is := InstanceStatus{Name: st.name, State: st.inst.State().String(), Priority: int(st.vcfg.Priority),
@@ -119,15 +113,6 @@ func (a *Agent) Status() Status {
 		a.mu.Unlock()
 		s.Instances = append(s.Instances, is)
 	}
-	for id, h := range health {
-		s.Servers = append(s.Servers, ServerStatus{VirtualServer: id.VirtualServer, RealServer: id.Addr.String(), Up: h.Up, Weight: h.Weight, Reason: h.Reason, Since: h.Since})
-	}
-	sort.Slice(s.Servers, func(i, j int) bool {
-		if s.Servers[i].VirtualServer != s.Servers[j].VirtualServer {
-			return s.Servers[i].VirtualServer < s.Servers[j].VirtualServer
-		}
-		return s.Servers[i].RealServer < s.Servers[j].RealServer
-	})
 	return s
 }
 
@@ -136,20 +121,7 @@ func (a *Agent) Status() Status {
 func (a *Agent) Facts() runtime.Facts {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	f := runtime.Facts{VRRP: cloneRoles(a.facts.VRRP)}
-	if a.facts.Health != nil {
-		f.Health = make(map[runtime.RealServerID]runtime.Health, len(a.facts.Health))
-		for k, v := range a.facts.Health {
-			f.Health[k] = v
-		}
-	}
-	if a.facts.Quorum != nil {
-		f.Quorum = make(map[string]bool, len(a.facts.Quorum))
-		for k, v := range a.facts.Quorum {
-			f.Quorum[k] = v
-		}
-	}
-	return f
+	return a.snapshotFactsLocked()
 }
 
 // WireFacts is Facts in a JSON-friendly form.

@@ -383,6 +383,38 @@ func (in *Instance) masterReceive(src netip.Addr, adv *Advertisement) {
 	}
 }
 
+// SyncMaster makes a backup instance master at once because another member
+// of its sync group became master (keepalived's vrrp_sync_master). It does
+// nothing in any other state.
+func (in *Instance) SyncMaster(reason string) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if !in.started || in.state != StateBackup {
+		return
+	}
+	in.stopTimer(&in.down)
+	in.sendAdvert(in.priority)
+	in.armAdver()
+	in.becomeMaster(reason)
+}
+
+// SyncBackup makes a master instance backup because another member of its
+// sync group left the master state (keepalived's vrrp_sync_backup). It
+// waits for a master like any backup, Master_Down_Interval from now.
+func (in *Instance) SyncBackup(reason string) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if !in.started || in.state != StateMaster {
+		return
+	}
+	in.stopTimer(&in.adver)
+	in.masterAdverInterval = in.cfg.AdvertInterval
+	in.preemptAt = time.Time{}
+	in.downReason = "master down timer expired"
+	in.armDown(in.masterDownInterval())
+	in.setState(StateBackup, reason)
+}
+
 func (in *Instance) becomeMaster(reason string) {
 	in.master = in.cfg.Source
 	in.preemptAt = time.Time{}

@@ -424,3 +424,43 @@ func TestInstanceDrops(t *testing.T) {
 		})
 	}
 }
+
+func TestSyncMasterAndBackup(t *testing.T) {
+	clock := fake.NewClock(time.Unix(0, 0))
+	out := &syncRecorder{}
+	in, err := vrrp.NewInstance(vrrp.Config{Name: "VI_1", Version: 3, VRID: 1, Priority: 100, AdvertInterval: time.Second,
+		Addresses: []netip.Addr{netip.MustParseAddr("192.0.2.10")}, Source: netip.MustParseAddr("192.0.2.1")}, clock, out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.SyncMaster("ignored before start")
+	in.Start()
+	if in.State() != vrrp.StateBackup {
+		t.Fatalf("state %v", in.State())
+	}
+	in.SyncMaster("sync group VG became master")
+	if in.State() != vrrp.StateMaster || out.sent != 1 {
+		t.Fatalf("after SyncMaster: state %v, %d adverts sent", in.State(), out.sent)
+	}
+	in.SyncMaster("again")
+	if out.transitions != 2 {
+		t.Fatalf("SyncMaster on a master made a transition (%d)", out.transitions)
+	}
+	in.SyncBackup("sync group VG left master")
+	if in.State() != vrrp.StateBackup || out.last.Reason != "sync group VG left master" {
+		t.Fatalf("after SyncBackup: %v %+v", in.State(), out.last)
+	}
+	// As a backup it takes over again after Master_Down_Interval.
+	clock.Advance(in.MasterDownInterval() + time.Millisecond)
+	if in.State() != vrrp.StateMaster {
+		t.Fatalf("backup after SyncBackup did not take over: %v", in.State())
+	}
+}
+
+type syncRecorder struct {
+	sent, transitions int
+	last              vrrp.Transition
+}
+
+func (r *syncRecorder) SendAdvertisement(*vrrp.Advertisement) { r.sent++ }
+func (r *syncRecorder) StateChanged(t vrrp.Transition)        { r.transitions++; r.last = t }
