@@ -100,7 +100,7 @@ func TestGolden(t *testing.T) {
 			f, diags := Parse(path, Options{ConfigID: "lb1"})
 			diags = append(diags, Check(f)...)
 			got := dump(f, diags)
-			golden := strings.TrimSuffix(path, ".conf") + ".golden.txt"
+			golden := strings.TrimSuffix(path, ".conf") + ".tree.txt"
 			if *update {
 				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
 					t.Fatal(err)
