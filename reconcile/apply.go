@@ -52,7 +52,17 @@ func Apply(k runtime.Kernel, inv *Inventory, plan *Plan, now time.Time) (*Result
 	for _, id := range plan.Forget {
 		inv.Remove(id)
 	}
-	for i := range plan.Changes {
+	batcher, batching := k.(runtime.IPVSBatcher)
+	for i := 0; i < len(plan.Changes); i++ {
+		if n := ipvsRunLen(plan.Changes, i); batching && n > 1 {
+			// Runs of IPVS changes go to the kernel together (batch.go).
+			if !applyIPVSBatch(batcher, inv, plan.Changes[i:i+n], res, now) {
+				res.NotApplied = append(res.NotApplied, plan.Changes[i+n:]...)
+				break
+			}
+			i += n - 1
+			continue
+		}
 		c := plan.Changes[i]
 		if err := applyOne(k, c); err != nil {
 			res.Failed = &c
@@ -61,15 +71,7 @@ func Apply(k runtime.Kernel, inv *Inventory, plan *Plan, now time.Time) (*Result
 			break
 		}
 		res.Applied = append(res.Applied, c)
-		switch {
-		case c.Action == ActionDelete:
-			inv.Remove(c.ID)
-		case c.Drain:
-			t := now
-			inv.Set(c.ID, Entry{Owner: c.Owner, Kind: c.Kind, DrainingSince: &t})
-		default:
-			inv.Set(c.ID, Entry{Owner: c.Owner, Kind: c.Kind})
-		}
+		record(inv, c, now)
 	}
 	if err := inv.Save(); err != nil {
 		if res.Err == nil {
@@ -131,12 +133,16 @@ func objectIface(o *Object) string {
 		return o.Address.Interface
 	case KindRoute:
 		return o.Route.Interface
+	case KindLink:
+		return o.Link.Parent
 	}
 	return "?"
 }
 
 func create(k runtime.Kernel, o *Object) error {
 	switch o.Kind {
+	case KindLink:
+		return k.AddLink(*o.Link)
 	case KindAddress:
 		return k.AddAddr(*o.Address)
 	case KindRoute:
@@ -153,6 +159,8 @@ func create(k runtime.Kernel, o *Object) error {
 
 func remove(k runtime.Kernel, o *Object) error {
 	switch o.Kind {
+	case KindLink:
+		return k.DelLink(o.Link.Name)
 	case KindAddress:
 		return k.DelAddr(*o.Address)
 	case KindRoute:
@@ -169,6 +177,8 @@ func remove(k runtime.Kernel, o *Object) error {
 
 func update(k runtime.Kernel, o *Object) error {
 	switch o.Kind {
+	case KindLink:
+		return k.SetLinkUp(o.Link.Name, o.Link.Up)
 	case KindRoute:
 		return k.ReplaceRoute(*o.Route)
 	case KindService:

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -17,6 +18,30 @@ const ownerStatic = "static"
 
 // InstanceOwner is the owner name of a VRRP instance's objects.
 func InstanceOwner(name string) string { return "vrrp_instance." + name }
+
+// VMACOwner is the owner name of an instance's VMAC interface. It is
+// apart from the instance's addresses because the interface exists
+// whatever the VRRP state (the speaker sends on it).
+func VMACOwner(name string) string { return "vmac." + name }
+
+// VMACName is the name of an instance's VMAC interface: vmac_name, or
+// keepalived's default vrrp.VRID.
+func VMACName(in *schema.VRRPInstance) string {
+	if in.VMACName != "" {
+		return in.VMACName
+	}
+	return fmt.Sprintf("vrrp.%d", in.VirtualRouterID)
+}
+
+// VMAC is the virtual router MAC address of RFC 5798 §7.3:
+// 00:00:5e:00:01:VRID for IPv4, 00:00:5e:00:02:VRID for IPv6.
+func VMAC(in *schema.VRRPInstance) net.HardwareAddr {
+	fam := byte(1)
+	if in.Family() == 6 {
+		fam = 2
+	}
+	return net.HardwareAddr{0x00, 0x00, 0x5e, 0x00, fam, byte(in.VirtualRouterID)}
+}
 
 // VirtualServerOwner is the owner name of a virtual server's objects.
 func VirtualServerOwner(name string) string { return "virtual_server." + name }
@@ -50,6 +75,8 @@ func (s Scope) Has(owner string) bool {
 		return s.Static
 	case strings.HasPrefix(owner, "vrrp_instance."):
 		return slices.Contains(s.Instances, strings.TrimPrefix(owner, "vrrp_instance."))
+	case strings.HasPrefix(owner, "vmac."):
+		return slices.Contains(s.Instances, strings.TrimPrefix(owner, "vmac."))
 	case strings.HasPrefix(owner, "virtual_server."):
 		return slices.Contains(s.VirtualServers, strings.TrimPrefix(owner, "virtual_server."))
 	}
@@ -97,6 +124,14 @@ func Desired(cfg *schema.Config, facts runtime.Facts, scope Scope) (State, []str
 	}
 	for _, in := range cfg.Instances {
 		owner := InstanceOwner(in.Name)
+		iface := in.Interface
+		if in.UseVMAC {
+			iface = VMACName(in)
+			if scope.Has(VMACOwner(in.Name)) {
+				st.add(newLink(VMACOwner(in.Name), runtime.Link{Name: iface, Kind: runtime.KindMacvlan, Parent: in.Interface,
+					MacvlanMode: runtime.MacvlanPrivate, HardwareAddr: VMAC(in), Up: true}))
+			}
+		}
 		if !scope.Has(owner) {
 			continue
 		}
@@ -113,7 +148,7 @@ func Desired(cfg *schema.Config, facts runtime.Facts, scope Scope) (State, []str
 		}
 		for _, list := range [][]schema.VirtualAddress{in.VirtualAddresses, in.ExcludedAddrs} {
 			for _, a := range list {
-				o, err := addressObject(owner, a, in.Interface)
+				o, err := addressObject(owner, a, iface)
 				if err != nil {
 					errs = append(errs, err.Error())
 					continue
@@ -123,7 +158,7 @@ func Desired(cfg *schema.Config, facts runtime.Facts, scope Scope) (State, []str
 			}
 		}
 		for _, r := range in.VirtualRoutes {
-			o, err := routeObject(owner, r, in.Interface)
+			o, err := routeObject(owner, r, iface)
 			if err != nil {
 				errs = append(errs, err.Error())
 				continue

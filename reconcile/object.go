@@ -13,6 +13,7 @@ type Kind string
 // The kinds of kernel object hacfg manages, in dependency order: a kind may
 // depend on the kinds before it.
 const (
+	KindLink        Kind = "link"
 	KindAddress     Kind = "address"
 	KindService     Kind = "service"
 	KindDestination Kind = "destination"
@@ -20,7 +21,7 @@ const (
 	KindRule        Kind = "rule"
 )
 
-var kindOrder = map[Kind]int{KindAddress: 0, KindService: 1, KindDestination: 2, KindRoute: 3, KindRule: 4}
+var kindOrder = map[Kind]int{KindLink: -1, KindAddress: 0, KindService: 1, KindDestination: 2, KindRoute: 3, KindRule: 4}
 
 // Object is one kernel object, desired or observed. Exactly one of the
 // value fields is set, matching Kind.
@@ -29,6 +30,7 @@ type Object struct {
 	Kind  Kind   `json:"kind"`
 	Owner string `json:"owner,omitempty"`
 
+	Link        *runtime.Link        `json:"link,omitempty"`
 	Address     *runtime.Address     `json:"address,omitempty"`
 	Route       *runtime.Route       `json:"route,omitempty"`
 	Rule        *runtime.Rule        `json:"rule,omitempty"`
@@ -53,6 +55,13 @@ func serviceID(k runtime.ServiceKey) string {
 }
 func destinationID(k runtime.ServiceKey, d runtime.Destination) string {
 	return "rs:" + d.Key(k).String()
+}
+
+func linkID(l runtime.Link) string { return "link:" + l.Name }
+
+func newLink(owner string, l runtime.Link) *Object {
+	l.Index = 0
+	return &Object{ID: linkID(l), Kind: KindLink, Owner: owner, Link: &l}
 }
 
 func newAddress(owner string, a runtime.Address) *Object {
@@ -84,6 +93,8 @@ func newDestination(owner string, k runtime.ServiceKey, d runtime.Destination) *
 // String renders the object as the shell command that creates it.
 func (o *Object) String() string {
 	switch o.Kind {
+	case KindLink:
+		return "ip link add " + o.Link.String()
 	case KindAddress:
 		return "ip addr add " + o.Address.String()
 	case KindRoute:
@@ -124,6 +135,10 @@ func equal(desired, observed *Object) bool {
 		return false
 	}
 	switch desired.Kind {
+	case KindLink:
+		d, o := desired.Link, observed.Link
+		return d.Name == o.Name && d.Kind == o.Kind && d.Parent == o.Parent && d.MacvlanMode == o.MacvlanMode &&
+			d.Up == o.Up && d.HardwareAddr.String() == o.HardwareAddr.String()
 	case KindAddress:
 		d, o := *desired.Address, *observed.Address
 		if !d.Broadcast.IsValid() {

@@ -32,6 +32,11 @@ func Observe(k runtime.Kernel, scope Scope, services []runtime.ServiceKey) (*Obs
 		}
 		for _, l := range links {
 			obs.Links[l.Name] = true
+			// Only the links hacfg creates (VRRP VMACs) are objects;
+			// physical and other virtual interfaces are never managed.
+			if l.Kind == runtime.KindMacvlan {
+				obs.State.add(newLink("", l))
+			}
 		}
 		addrs, err := k.ListAddrs()
 		if err != nil {

@@ -249,6 +249,8 @@ func Diff(desired State, obs *Observed, inv *Inventory, scope Scope, opts DiffOp
 // owned object absent from it is really gone.
 func scopeObserves(scope Scope, k Kind, obs *Observed) bool {
 	switch k {
+	case KindLink:
+		return scope.hasNet()
 	case KindService, KindDestination:
 		return scope.hasIPVS() && obs.IPVSErr == nil
 	}
@@ -281,7 +283,17 @@ func emptyGuard(p *Plan, desired State, opts DiffOptions) error {
 // routes (replace), IPVS services and destinations (edit). Addresses whose
 // label, scope or broadcast changed must be deleted and re-added.
 func updateAction(d, o *Object) Action {
-	if d.Kind == KindAddress {
+	switch d.Kind {
+	case KindAddress:
+		return ActionReplace
+	case KindLink:
+		// Only the up/down state changes in place; a different MAC,
+		// parent or mode needs a new link.
+		dl, ol := *d.Link, *o.Link
+		dl.Up = ol.Up
+		if dl.HardwareAddr.String() == ol.HardwareAddr.String() && dl.Parent == ol.Parent && dl.MacvlanMode == ol.MacvlanMode {
+			return ActionUpdate
+		}
 		return ActionReplace
 	}
 	return ActionUpdate
@@ -296,6 +308,12 @@ func describeDiff(d, o *Object) string {
 		}
 	}
 	switch d.Kind {
+	case KindLink:
+		a, b := o.Link, d.Link
+		add("address", a.HardwareAddr, b.HardwareAddr)
+		add("link", a.Parent, b.Parent)
+		add("mode", a.MacvlanMode, b.MacvlanMode)
+		add("up", a.Up, b.Up)
 	case KindAddress:
 		a, b := o.Address, d.Address
 		add("label", quoteEmpty(a.Label), quoteEmpty(b.Label))

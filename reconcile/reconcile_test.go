@@ -506,3 +506,52 @@ func fmtInt(i int) string {
 	}
 	return string(b)
 }
+
+func TestVMAC(t *testing.T) {
+	k := fake.NewKernel("eth0")
+	r, _ := newTestReconciler(k)
+	cfg := loadConfig(t, `
+vrrp_instance "VI_1" {
+  interface         = "eth0"
+  virtual_router_id = 51
+  use_vmac          = true
+  virtual_ipaddress = ["192.0.2.10/24"]
+}
+vrrp_instance "VI_6" {
+  interface         = "eth0"
+  virtual_router_id = 7
+  version           = 3
+  use_vmac          = true
+  vmac_name         = "vmac6"
+  virtual_ipaddress = ["2001:db8::10/64"]
+}`, "")
+	master := runtime.Facts{VRRP: map[string]runtime.VRRPRole{"VI_1": runtime.RoleMaster, "VI_6": runtime.RoleMaster}}
+	mustReconcile(t, r, cfg, master)
+	want := `ip link add eth0 up
+ip link add vmac6 link eth0 address 00:00:5e:00:02:07 type macvlan mode private up
+ip link add vrrp.51 link eth0 address 00:00:5e:00:01:33 type macvlan mode private up
+ip addr add 192.0.2.10/24 dev vrrp.51
+ip addr add 2001:db8::10/64 dev vmac6
+`
+	if diff := cmp.Diff(want, k.String()); diff != "" {
+		t.Errorf("master (-want +got):\n%s", diff)
+	}
+	// Backup: the addresses go, the VMAC interfaces stay (the speaker
+	// sends on them).
+	backup := runtime.Facts{VRRP: map[string]runtime.VRRPRole{"VI_1": runtime.RoleBackup, "VI_6": runtime.RoleBackup}}
+	mustReconcile(t, r, cfg, backup)
+	if s := k.String(); strings.Contains(s, "ip addr add") || !strings.Contains(s, "vrrp.51 link eth0") {
+		t.Errorf("backup:\n%s", s)
+	}
+	// Removing use_vmac removes the interface.
+	plain := loadConfig(t, `
+vrrp_instance "VI_1" {
+  interface         = "eth0"
+  virtual_router_id = 51
+  virtual_ipaddress = ["192.0.2.10/24"]
+}`, "")
+	p := mustReconcile(t, r, plain, master)
+	if s := k.String(); strings.Contains(s, "macvlan") || !strings.Contains(s, "192.0.2.10/24 dev eth0") {
+		t.Errorf("after removing use_vmac:\n%s\nplan: %+v", s, p.Changes)
+	}
+}

@@ -160,6 +160,13 @@ func preflight(desired State, obs *Observed) error {
 		o := desired[id]
 		iface := ""
 		switch o.Kind {
+		case KindLink:
+			if !obs.Links[o.Link.Parent] {
+				if l := missing[o.Link.Parent]; len(l) == 0 || l[len(l)-1] != o.Owner {
+					missing[o.Link.Parent] = append(l, o.Owner)
+				}
+			}
+			continue
 		case KindAddress:
 			iface = o.Address.Interface
 		case KindRoute:
@@ -167,7 +174,7 @@ func preflight(desired State, obs *Observed) error {
 		case KindService, KindDestination:
 			needsIPVS = true
 		}
-		if iface != "" && !obs.Links[iface] {
+		if iface != "" && !obs.Links[iface] && desired["link:"+iface] == nil {
 			if l := missing[iface]; len(l) == 0 || l[len(l)-1] != o.Owner {
 				missing[iface] = append(l, o.Owner)
 			}

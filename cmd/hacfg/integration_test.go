@@ -247,3 +247,42 @@ func TestIntegrationIPVSApply(t *testing.T) {
 		t.Fatalf("plan after removal: %+v", r)
 	}
 }
+
+// TestIntegrationVMACNetns: use_vmac creates the macvlan with the virtual
+// router MAC through the reconciler, and the VIP goes on it.
+func TestIntegrationVMACNetns(t *testing.T) {
+	requireRoot(t)
+	ns, path := newNetns(t)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "c.hcl")
+	must(t, os.WriteFile(cfgPath, []byte(`
+vrrp_instance "VI_1" {
+  state             = "MASTER"
+  interface         = "eth0"
+  virtual_router_id = 51
+  use_vmac          = true
+  virtual_ipaddress = ["192.0.2.10/24"]
+}`), 0o644))
+	common := []string{"-c", cfgPath, "--netns", path, "--state-dir", filepath.Join(dir, "state")}
+	r := runCmd(t, append([]string{"apply", "--auto-approve"}, common...)...)
+	if r.code != 0 || !strings.Contains(r.stdout, "2 added") {
+		t.Fatalf("apply: %+v", r)
+	}
+	link := ipCmd(t, "-n", ns, "-d", "link", "show", "vrrp.51")
+	if !strings.Contains(link, "link/ether 00:00:5e:00:01:33") || !strings.Contains(link, "macvlan mode private") || !strings.Contains(link, "vrrp.51@eth0") {
+		t.Fatalf("VMAC link:\n%s", link)
+	}
+	if a := ipCmd(t, "-n", ns, "-o", "addr", "show", "dev", "vrrp.51"); !strings.Contains(a, "192.0.2.10/24") {
+		t.Fatalf("VIP not on the VMAC:\n%s", a)
+	}
+	if r = runCmd(t, append([]string{"plan", "--detailed-exitcode"}, common...)...); r.code != 0 {
+		t.Fatalf("second plan: %+v", r)
+	}
+	r = runCmd(t, append([]string{"apply", "--auto-approve", "--assume-state", "VI_1=BACKUP"}, common...)...)
+	if r.code != 0 || !strings.Contains(r.stdout, "1 destroyed") {
+		t.Fatalf("backup: %+v", r)
+	}
+	if a := ipCmd(t, "-n", ns, "-o", "addr", "show", "dev", "vrrp.51"); strings.Contains(a, "192.0.2.10") {
+		t.Fatalf("VIP kept on backup:\n%s", a)
+	}
+}

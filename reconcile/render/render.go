@@ -118,7 +118,7 @@ func deleteCommand(o *reconcile.Object) string {
 	}
 	s := o.String()
 	for _, r := range []struct{ from, to string }{
-		{"ip addr add ", "ip addr del "}, {"ip route add ", "ip route del "}, {"ip rule add ", "ip rule del "},
+		{"ip link add ", "ip link del "}, {"ip addr add ", "ip addr del "}, {"ip route add ", "ip route del "}, {"ip rule add ", "ip rule del "},
 		{"ipvsadm -A ", "ipvsadm -D "}, {"ipvsadm -a ", "ipvsadm -d "},
 	} {
 		if strings.HasPrefix(s, r.from) {

@@ -202,6 +202,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.pending.full = true
 	a.mu.Unlock()
 	a.log.Info("config loaded", "path", a.opts.ConfigPath, "node", node, "digest", digest, "revision", a.revision)
+	if err := a.ensureVMACs(cfg); err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
 	a.startDynamic(cfg)
 	restarted, err := a.syncInstances(cfg)
 	if err != nil {
@@ -294,6 +297,9 @@ func (a *Agent) reload() {
 	a.pending.full = true
 	a.mu.Unlock()
 	a.log.Info("config reloaded", "digest", digest, "revision", a.revision)
+	if err := a.ensureVMACs(cfg); err != nil {
+		a.log.Error("reload", "err", err)
+	}
 	restarted, err := a.syncInstances(cfg)
 	if err != nil {
 		a.log.Error("reload: starting VRRP instances failed", "err", err)
@@ -379,12 +385,48 @@ func (a *Agent) syncInstances(cfg *schema.Config) (restarted bool, err error) {
 	return restarted, errors.Join(errs...)
 }
 
+// keyOf says which socket an instance speaks on: its interface, or its
+// VMAC interface with use_vmac (unless vmac_xmit_base), so adverts leave
+// with the virtual MAC as keepalived sends them.
 func keyOf(in *schema.VRRPInstance) speakerKey {
-	return speakerKey{iface: in.Interface, family: familyOf(in), src: vrrpConfig(in).Source}
+	iface := in.Interface
+	if in.UseVMAC && !in.VMACXmitBase {
+		iface = reconcile.VMACName(in)
+	}
+	return speakerKey{iface: iface, family: familyOf(in), src: vrrpConfig(in).Source}
+}
+
+// ensureVMACs creates the VMAC interfaces of the config's use_vmac
+// instances (whatever their state) before their speakers open sockets.
+func (a *Agent) ensureVMACs(cfg *schema.Config) error {
+	var scope reconcile.Scope
+	for _, in := range cfg.Instances {
+		if in.UseVMAC {
+			scope.Instances = append(scope.Instances, in.Name)
+		}
+		scope.Skip = append(scope.Skip, reconcile.InstanceOwner(in.Name))
+	}
+	if len(scope.Instances) == 0 {
+		return nil
+	}
+	_, _, err := a.deps.Reconciler.Reconcile(cfg, runtime.Facts{VRRP: map[string]runtime.VRRPRole{}}, reconcile.PlanOptions{Node: a.node, Scope: scope, AllowEmpty: true})
+	if err != nil {
+		return fmt.Errorf("create VMAC interfaces: %w", err)
+	}
+	return nil
 }
 
 func (a *Agent) startInstance(in *schema.VRRPInstance) error {
 	key := keyOf(in)
+	if in.UseVMAC && !key.src.IsValid() {
+		// The VMAC interface has no address of its own: adverts carry the
+		// base interface's primary address, as keepalived sends them.
+		src, err := a.primaryAddr(in.Interface, familyOf(in))
+		if err != nil {
+			return fmt.Errorf("vrrp_instance %s: %w", in.Name, err)
+		}
+		key.src = src
+	}
 	sp, err := a.speakerFor(key)
 	if err != nil {
 		return fmt.Errorf("vrrp_instance %s: %w", in.Name, err)
@@ -403,6 +445,25 @@ func (a *Agent) startInstance(in *schema.VRRPInstance) error {
 	inst.Start()
 	a.log.Info("vrrp instance started", "instance", in.Name, "vrid", vc.VRID, "priority", vc.Priority, "interface", in.Interface)
 	return nil
+}
+
+// primaryAddr is the first IPv4 address of iface, or its IPv6 link-local
+// address (RFC 5798 §5.1.2.1).
+func (a *Agent) primaryAddr(iface string, fam runtime.Family) (netip.Addr, error) {
+	addrs, err := a.deps.Reconciler.Kernel.ListAddrs()
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("find the address of %s: %w", iface, err)
+	}
+	for _, ad := range addrs {
+		ip := ad.Prefix.Addr()
+		if ad.Interface != iface {
+			continue
+		}
+		if (fam == runtime.FamilyV4 && ip.Is4()) || (fam == runtime.FamilyV6 && ip.Is6() && ip.IsLinkLocalUnicast()) {
+			return ip, nil
+		}
+	}
+	return netip.Addr{}, fmt.Errorf("interface %s has no %s address to send adverts from", iface, fam)
 }
 
 func (a *Agent) stopInstance(st *instance) {
@@ -653,7 +714,11 @@ func (a *Agent) announce(name string) {
 	if g != nil {
 		set.ARPInterval, set.NAInterval = g.GarpInterval.D(), g.GnaInterval.D()
 	}
-	if err := a.deps.Announcer.Master(name, in.Interface, addrs, nil, set); err != nil {
+	iface := in.Interface
+	if in.UseVMAC {
+		iface = reconcile.VMACName(in) // its own MAC is the VMAC
+	}
+	if err := a.deps.Announcer.Master(name, iface, addrs, nil, set); err != nil {
 		a.log.Warn("announce", "instance", name, "err", err)
 	}
 }
