@@ -141,7 +141,7 @@ func Desired(cfg *schema.Config, facts runtime.Facts, scope Scope) (State, []str
 			if in.State == "MASTER" {
 				role = runtime.RoleMaster
 			}
-			assumed = append(assumed, fmt.Sprintf("vrrp_instance %s assumed %s (its configured initial state; no live VRRP state)", in.Name, role))
+			assumed = append(assumed, fmt.Sprintf("vrrp_instance %s is %s (its configured initial state; no live VRRP state)", in.Name, role))
 		}
 		if role != runtime.RoleMaster {
 			continue
@@ -194,7 +194,7 @@ func Desired(cfg *schema.Config, facts runtime.Facts, scope Scope) (State, []str
 		}
 	}
 	if healthAssumed {
-		assumed = append(assumed, "every real server assumed healthy (no live health checks)")
+		assumed = append(assumed, "every real server is healthy (no live health checks)")
 	}
 	if len(errs) > 0 {
 		return nil, nil, fmt.Errorf("desired state: %s", strings.Join(errs, "; "))

@@ -84,7 +84,7 @@ func TestIntegrationPlanApplyNetns(t *testing.T) {
 
 	r := runCmd(t, append([]string{"plan", "--detailed-exitcode"}, common...)...)
 	if r.code != 2 || !strings.Contains(r.stdout, "Plan: 5 to add, 0 to change, 0 to destroy.") ||
-		!strings.Contains(r.stdout, "+ vip:eth0/192.0.2.10/24") || !strings.Contains(r.stdout, "Assuming vrrp_instance VI_1 assumed MASTER") {
+		!strings.Contains(r.stdout, "+ vip:eth0/192.0.2.10/24") || !strings.Contains(r.stdout, "Assuming vrrp_instance VI_1 is MASTER") {
 		t.Fatalf("first plan: %+v", r)
 	}
 	r = runCmd(t, append([]string{"apply", "--auto-approve"}, common...)...)

@@ -1,0 +1,214 @@
+package reconcile
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hacfg/hacfg/runtime"
+	"github.com/hacfg/hacfg/runtime/fake"
+)
+
+// batchKernel gives the fake kernel an IPVSBatch that behaves as the Linux
+// one does: ops go to the kernel in groups; within a group the kernel
+// carries on after a failed op; after a group with a failure, later
+// groups are not sent.
+type batchKernel struct {
+	*fake.Kernel
+	group   int
+	batches [][]runtime.IPVSOp
+}
+
+func (k *batchKernel) IPVSBatch(ops []runtime.IPVSOp) []error {
+	k.batches = append(k.batches, ops)
+	var errs []error
+	for start := 0; start < len(ops); start += k.group {
+		failed := false
+		for _, op := range ops[start:min(start+k.group, len(ops))] {
+			var err error
+			switch op.Kind {
+			case runtime.IPVSAddService:
+				err = k.AddService(op.Service)
+			case runtime.IPVSUpdateService:
+				err = k.UpdateService(op.Service)
+			case runtime.IPVSDelService:
+				err = k.DelService(op.Key)
+			case runtime.IPVSAddDestination:
+				err = k.AddDestination(op.Key, op.Destination)
+			case runtime.IPVSUpdateDestination:
+				err = k.UpdateDestination(op.Key, op.Destination)
+			case runtime.IPVSDelDestination:
+				err = k.DelDestination(op.Key, op.Destination)
+			default:
+				err = fmt.Errorf("unknown op %d", op.Kind)
+			}
+			failed = failed || err != nil
+			errs = append(errs, err)
+		}
+		if failed {
+			break
+		}
+	}
+	return errs
+}
+
+func TestBatchedApply(t *testing.T) {
+	k := &batchKernel{Kernel: fake.NewKernel("eth0", "eth1"), group: 2}
+	r, _ := newTestReconciler(k)
+	cfg := loadConfig(t, config1, "")
+	p := mustReconcile(t, r, cfg, runtime.Facts{})
+	if diff := cmp.Diff(state1, k.String()); diff != "" {
+		t.Errorf("kernel (-want +got):\n%s", diff)
+	}
+	// The service and its two destinations went in one batch; addresses,
+	// routes and rules one by one.
+	var kinds []runtime.IPVSOpKind
+	for _, b := range k.batches {
+		for _, op := range b {
+			kinds = append(kinds, op.Kind)
+		}
+	}
+	want := []runtime.IPVSOpKind{runtime.IPVSAddService, runtime.IPVSAddDestination, runtime.IPVSAddDestination}
+	if len(k.batches) != 1 || !cmp.Equal(want, kinds) {
+		t.Errorf("batches = %d with ops %v, want 1 with %v", len(k.batches), kinds, want)
+	}
+	if got := r.Inventory.Len(); got != len(p.Changes) {
+		t.Errorf("inventory has %d objects, want %d", got, len(p.Changes))
+	}
+
+	// Updates and deletes batch too: change one weight, drop the other
+	// real server (no connections: deleted at once).
+	k.batches = nil
+	cfg2 := loadConfig(t, `
+virtual_server "web" {
+  address = "192.0.2.10:80"
+  lb_algo = "rr"
+  lb_kind = "DR"
+  real_server "203.0.113.5:80" {
+    weight = 4
+  }
+}
+`, "")
+	p2, _, err := r.Reconcile(cfg2, runtime.Facts{}, PlanOptions{Scope: Scope{VirtualServers: []string{"web"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds = nil
+	for _, b := range k.batches {
+		for _, op := range b {
+			kinds = append(kinds, op.Kind)
+		}
+	}
+	want = []runtime.IPVSOpKind{runtime.IPVSDelDestination, runtime.IPVSUpdateService, runtime.IPVSUpdateDestination}
+	if !cmp.Equal(want, kinds) {
+		t.Errorf("ops %v, want %v (plan %d changes)", kinds, want, len(p2.Changes))
+	}
+	if _, ok := r.Inventory.Get("rs:tcp/192.0.2.10:80/203.0.113.6:80"); ok {
+		t.Error("deleted destination still in the inventory")
+	}
+}
+
+func TestBatchedPartialApply(t *testing.T) {
+	const (
+		svc = "ipvs:tcp/192.0.2.10:80"
+		rs5 = "rs:tcp/192.0.2.10:80/203.0.113.5:80"
+		rs6 = "rs:tcp/192.0.2.10:80/203.0.113.6:80"
+	)
+	vips := []string{"vip:eth0/192.0.2.10/24", "vip:eth0/192.0.2.11/24"}
+	rest := []string{"route:254/198.51.100.0/24/0", "rule:priority 1000 from 192.0.2.10/32 lookup 100"}
+	tests := []struct {
+		name           string
+		group          int
+		wantApplied    []string
+		wantNotApplied []string
+	}{
+		{
+			name:           "one op per group stops at the failure",
+			group:          1,
+			wantApplied:    append(vips[:2:2], svc),
+			wantNotApplied: append([]string{rs6}, rest...),
+		},
+		{
+			name:           "ops sent with the failed one still land",
+			group:          512,
+			wantApplied:    append(vips[:2:2], svc, rs6),
+			wantNotApplied: rest,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k := &batchKernel{Kernel: fake.NewKernel("eth0", "eth1"), group: tt.group}
+			boom := errors.New("injected failure")
+			k.FailOn(fake.FailID("AddDestination", "tcp/192.0.2.10:80/203.0.113.5:80", boom))
+			r, _ := newTestReconciler(k)
+			cfg := loadConfig(t, config1, "")
+			p, res, err := r.Reconcile(cfg, runtime.Facts{}, PlanOptions{})
+			if !errors.Is(err, boom) {
+				t.Fatalf("err = %v, want the injected failure", err)
+			}
+			ids := func(cs []Change) []string {
+				var out []string
+				for _, c := range cs {
+					out = append(out, c.ID)
+				}
+				return out
+			}
+			if res.Failed == nil || res.Failed.ID != rs5 {
+				t.Fatalf("failed = %+v, want %s", res.Failed, rs5)
+			}
+			if diff := cmp.Diff(tt.wantApplied, ids(res.Applied)); diff != "" {
+				t.Errorf("applied (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantNotApplied, ids(res.NotApplied)); diff != "" {
+				t.Errorf("not applied (-want +got):\n%s", diff)
+			}
+			if n := len(res.Applied) + 1 + len(res.NotApplied); n != len(p.Changes) {
+				t.Errorf("applied + failed + not applied = %d, want the plan's %d", n, len(p.Changes))
+			}
+			// Ownership is exactly what landed.
+			if diff := cmp.Diff(sortedCopy(tt.wantApplied), r.Inventory.IDs()); diff != "" {
+				t.Errorf("inventory (-want +got):\n%s", diff)
+			}
+			// A second apply finishes the job.
+			k.FailOn(nil)
+			mustReconcile(t, r, cfg, runtime.Facts{})
+			if diff := cmp.Diff(state1, k.String()); diff != "" {
+				t.Errorf("kernel (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestBatchOutcome(t *testing.T) {
+	svc := &Object{ID: "ipvs:tcp/192.0.2.10:80", Kind: KindService}
+	dyn := &Object{ID: "rs:tcp/192.0.2.10:80/203.0.113.5:80", Kind: KindDestination, Dynamic: true}
+	tests := []struct {
+		name   string
+		change Change
+		err    error
+		want   error // nil: success
+	}{
+		{"success", Change{Action: ActionCreate, ID: svc.ID, Kind: svc.Kind, After: svc}, nil, nil},
+		{"create exists", Change{Action: ActionCreate, ID: svc.ID, Kind: svc.Kind, After: svc}, runtime.ErrExist, runtime.ErrExist},
+		{"dynamic create exists", Change{Action: ActionCreate, ID: dyn.ID, Kind: dyn.Kind, After: dyn}, runtime.ErrExist, nil},
+		{"delete gone", Change{Action: ActionDelete, ID: svc.ID, Kind: svc.Kind, Before: svc}, runtime.ErrNotExist, nil},
+		{"update gone", Change{Action: ActionUpdate, ID: svc.ID, Kind: svc.Kind, Before: svc, After: svc}, runtime.ErrNotExist, runtime.ErrNotExist},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := batchOutcome(tt.change, tt.err)
+			if (got == nil) != (tt.want == nil) || (tt.want != nil && !errors.Is(got, tt.want)) {
+				t.Errorf("batchOutcome = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func sortedCopy(s []string) []string {
+	st := State{}
+	for _, id := range s {
+		st[id] = nil
+	}
+	return st.IDs()
+}
