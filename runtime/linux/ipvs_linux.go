@@ -211,12 +211,19 @@ func listDests(h *ipvs.Handle, key runtime.ServiceKey) ([]runtime.Destination, e
 
 // ListAll returns every service with its destinations: one dump of the
 // services and one per service for the destinations (IPVS cannot dump
-// all destinations at once).
+// all destinations at once), through one socket (see ipvsbatch_linux.go).
 //
 // Equivalent to: ipvsadm -Ln
 func (k *Kernel) ListAll() ([]runtime.VirtualServer, error) {
 	var out []runtime.VirtualServer
 	err := k.withIPVS("ipvs: list", func(h *ipvs.Handle) error {
+		s, err := k.openIPVSSock()
+		if err == nil {
+			defer s.close()
+			out, err = s.listAll()
+			return err
+		}
+		k.log.Debug("ipvs: no dump socket, listing through moby/ipvs", "err", err)
 		ms, err := h.GetServices()
 		if err != nil {
 			return err
