@@ -797,32 +797,48 @@ func (m *mapper) vsGroup(body []*Stmt, g *schema.VirtualServerGroup) {
 // is the default for real servers, and the real server setting is the
 // default for checkers").
 type checkDefaults struct {
-	connectTimeout   *schema.Duration
-	retry            *int
-	delayBeforeRetry *schema.Duration
-	warmup           *schema.Duration
-	delayLoop        *schema.Duration
-	virtualhost      string
-	weight           *int
+	connectTimeout   *inherited[schema.Duration]
+	retry            *inherited[int]
+	delayBeforeRetry *inherited[schema.Duration]
+	warmup           *inherited[schema.Duration]
+	delayLoop        *inherited[schema.Duration]
+	virtualhost      *inherited[string]
+	weight           *inherited[int]
+}
+
+// inherited is a setting given above where it applies, with its line, so
+// that a setting nothing inherits is reported.
+type inherited[T any] struct {
+	v T
+	s *Stmt
+}
+
+// use returns the inherited value and notes that the line took effect.
+func use[T any](m *mapper, in *inherited[T]) T {
+	m.used[in.s] = true
+	return in.v
 }
 
 func (m *mapper) virtualServer(s *Stmt) (*schema.VirtualServer, bool) {
 	vs := &schema.VirtualServer{}
 	args := s.Args
 	var base string
+	headerOK := true
 	switch {
 	case len(args) == 0:
 		m.errorf(s.Keyword.Range, "Missing address", "virtual_server expects IP PORT, fwmark N or group NAME.")
-		return nil, false
+		headerOK = false
 	case args[0].Text == "fwmark":
 		if len(args) < 2 {
 			m.errorf(args[0].Range, "Missing value", "\"fwmark\" expects a number.")
-			return nil, false
+			headerOK = false
+			break
 		}
 		n, ok := parseInt(args[1].Text)
 		if !ok || n < 1 {
 			m.badValue(args[1], "virtual_server fwmark", "a number of 1 or more")
-			return nil, false
+			headerOK = false
+			break
 		}
 		vs.FwMark = n
 		m.at(&vs.FwMark, s)
@@ -831,10 +847,12 @@ func (m *mapper) virtualServer(s *Stmt) (*schema.VirtualServer, bool) {
 	case args[0].Text == "group":
 		if len(args) < 2 {
 			m.errorf(args[0].Range, "Missing value", "\"group\" expects the name of a virtual_server_group.")
-			return nil, false
+			headerOK = false
+			break
 		}
 		if isPlaceholder(args[1].Text) {
-			return nil, false
+			headerOK = false
+			break
 		}
 		vs.Group = args[1].Text
 		m.at(&vs.Group, s)
@@ -843,7 +861,8 @@ func (m *mapper) virtualServer(s *Stmt) (*schema.VirtualServer, bool) {
 	default:
 		ap, ok := m.addrPort(s, args, "virtual_server")
 		if !ok {
-			return nil, false
+			headerOK = false
+			break
 		}
 		vs.Address = ap
 		m.at(&vs.Address, s)
@@ -936,6 +955,15 @@ func (m *mapper) virtualServer(s *Stmt) (*schema.VirtualServer, bool) {
 			vs.RealServers = append(vs.RealServers, rs)
 		}
 	}
+	if !headerOK {
+		return nil, false
+	}
+	if vs.Protocol == "" && vs.FwMark == 0 && !m.hasKeyword(s, "protocol") {
+		// keepalived 2.2.7: "no protocol set - defaulting to UDP".
+		vs.Protocol = "UDP"
+		m.diag(hcl.DiagWarning, s.Keyword.Range, "No protocol",
+			"keepalived 2.2.7 uses UDP for a virtual server without protocol (it logs \"no protocol set - defaulting to UDP\"), while hacfg's default is TCP; the import writes protocol = \"UDP\" to keep keepalived's behaviour. Add \"protocol TCP\" if TCP was meant.")
+	}
 	name := base
 	if m.vsNames[name] {
 		proto := vs.Protocol
@@ -954,42 +982,54 @@ func (m *mapper) virtualServer(s *Stmt) (*schema.VirtualServer, bool) {
 
 // checkDefault reads a checker setting given above the checkers.
 func (m *mapper) checkDefault(l *Stmt, def *checkDefaults) {
+	m.defaults = append(m.defaults, l)
+	dur := func(dst **inherited[schema.Duration]) {
+		var d schema.Duration
+		m.secs(l, &d)
+		if m.has(&d) {
+			*dst = &inherited[schema.Duration]{d, l}
+		} else {
+			m.failed[l] = true
+		}
+	}
+	num := func(dst **inherited[int], hi int) {
+		var n *int
+		m.intPtr(l, &n, 0, hi)
+		if n != nil {
+			*dst = &inherited[int]{*n, l}
+		} else {
+			m.failed[l] = true
+		}
+	}
 	switch l.Keyword.Text {
 	case "connect_timeout":
-		var d schema.Duration
-		m.secs(l, &d)
-		if m.has(&d) {
-			def.connectTimeout = &d
-		}
+		dur(&def.connectTimeout)
 	case "delay_before_retry":
-		var d schema.Duration
-		m.secs(l, &d)
-		if m.has(&d) {
-			def.delayBeforeRetry = &d
-		}
+		dur(&def.delayBeforeRetry)
 	case "warmup":
-		var d schema.Duration
-		m.secs(l, &d)
-		if m.has(&d) {
-			def.warmup = &d
-		}
+		dur(&def.warmup)
 	case "delay_loop":
-		var d schema.Duration
-		m.secs(l, &d)
-		if m.has(&d) {
-			def.delayLoop = &d
-		}
+		dur(&def.delayLoop)
 	case "retry", "nb_get_retry":
-		var n *int
-		m.intPtr(l, &n, 0, 1<<30)
-		if n != nil {
-			def.retry = n
-		}
+		num(&def.retry, 1<<30)
 	case "weight":
-		var n *int
-		m.intPtr(l, &n, 0, 65535)
-		if n != nil {
-			def.weight = n
+		num(&def.weight, 65535)
+	case "virtualhost":
+		if t, ok := m.first(l, "a host name"); ok {
+			def.virtualhost = &inherited[string]{t.Text, l}
+		} else {
+			m.failed[l] = true
+		}
+	}
+}
+
+// unusedDefaults warns about checker settings given on a virtual server or
+// real server that no checker below inherits.
+func (m *mapper) unusedDefaults() {
+	for _, l := range m.defaults {
+		if !m.used[l] && !m.failed[l] {
+			m.diag(hcl.DiagWarning, l.Keyword.Range, "Setting has no effect",
+				fmt.Sprintf("%q here is only a default for the real servers and checkers below it, and none of them takes it (none exists, or each sets its own); the import leaves it out.", l.Keyword.Text))
 		}
 	}
 }
@@ -1070,9 +1110,7 @@ func (m *mapper) realServer(s *Stmt, vsDef checkDefaults) (*schema.RealServer, b
 		case "connect_timeout", "retry", "delay_before_retry", "warmup", "delay_loop":
 			m.checkDefault(l, &def)
 		case "virtualhost":
-			if t, ok := m.first(l, "a host name"); ok {
-				def.virtualhost = t.Text
-			}
+			m.checkDefault(l, &def)
 		case "TCP_CHECK":
 			c := &schema.TCPCheck{}
 			m.at(c, l)
@@ -1161,26 +1199,26 @@ func (m *mapper) realServer(s *Stmt, vsDef checkDefaults) (*schema.RealServer, b
 		}
 	}
 	if rs.Weight == nil && def.weight != nil {
-		w := *def.weight
+		w := use(m, def.weight)
 		rs.Weight = &w
 	}
 	// Settings given above the checkers become the checkers' own.
 	apply := func(c *schema.CheckCommon, misc bool) {
 		if def.connectTimeout != nil && !misc && !m.has(&c.ConnectTimeout) {
-			c.ConnectTimeout = *def.connectTimeout
+			c.ConnectTimeout = use(m, def.connectTimeout)
 		}
 		if def.retry != nil && !m.has(&c.Retry) {
-			v := *def.retry
+			v := use(m, def.retry)
 			c.Retry = &v
 		}
 		if def.delayBeforeRetry != nil && !m.has(&c.DelayBeforeRetry) {
-			c.DelayBeforeRetry = *def.delayBeforeRetry
+			c.DelayBeforeRetry = use(m, def.delayBeforeRetry)
 		}
 		if def.warmup != nil && !m.has(&c.Warmup) {
-			c.Warmup = *def.warmup
+			c.Warmup = use(m, def.warmup)
 		}
 		if def.delayLoop != nil && !m.has(&c.DelayLoop) {
-			c.DelayLoop = *def.delayLoop
+			c.DelayLoop = use(m, def.delayLoop)
 		}
 	}
 	for _, c := range rs.TCPChecks {
@@ -1188,8 +1226,8 @@ func (m *mapper) realServer(s *Stmt, vsDef checkDefaults) (*schema.RealServer, b
 	}
 	for _, c := range append(append([]*schema.HTTPCheck{}, rs.HTTPGets...), rs.SSLGets...) {
 		apply(&c.CheckCommon, false)
-		if def.virtualhost != "" && c.Virtualhost == "" {
-			c.Virtualhost = def.virtualhost
+		if def.virtualhost != nil && !m.has(&c.Virtualhost) {
+			c.Virtualhost = use(m, def.virtualhost)
 		}
 	}
 	for _, c := range rs.SMTPChecks {
@@ -1299,4 +1337,14 @@ func parseStatus(s string) (schema.StatusRange, bool) {
 		return schema.StatusRange{}, false
 	}
 	return schema.StatusRange{Min: a, Max: b}, true
+}
+
+// hasKeyword reports whether s's block has a line with keyword kw.
+func (m *mapper) hasKeyword(s *Stmt, kw string) bool {
+	for _, l := range s.Block {
+		if l.Keyword.Text == kw {
+			return true
+		}
+	}
+	return false
 }

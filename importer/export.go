@@ -452,7 +452,9 @@ func (w *kaWriter) virtualServer(vs *schema.VirtualServer) {
 	w.kv("ip_family", vs.Family)
 	// keepalived 2.2.7 defaults protocol to UDP and warns about a missing
 	// scheduler or forwarding method; hacfg's defaults are written out.
-	w.kv("protocol", or(vs.Protocol, schema.DefaultProtocol))
+	if vs.FwMark == 0 { // keepalived ignores (and warns about) a fwmark service's protocol
+		w.kv("protocol", or(vs.Protocol, schema.DefaultProtocol))
+	}
 	w.kv("lb_algo", or(vs.LBAlgo, schema.DefaultLBAlgo))
 	w.kv("lb_kind", or(vs.LBKind, schema.DefaultLBKind))
 	w.secs("delay_loop", vs.DelayLoop)

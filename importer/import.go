@@ -70,6 +70,7 @@ func Import(files []string, opts ImportOptions) (*schema.Config, schema.EncodeOp
 		}
 		m := newMapper()
 		m.root(f.Body)
+		m.unusedDefaults()
 		diags = append(diags, m.diags...)
 		parts = append(parts, &imported{cfg: m.cfg, ranges: m.ranges, comments: m.comments, path: path})
 	}
@@ -157,6 +158,11 @@ type mapper struct {
 	ranges   map[any]hcl.Range
 	comments map[any][]string
 	vsNames  map[string]bool
+	// defaults are the checker settings given above the checkers; used
+	// those a checker took; failed those whose value did not parse.
+	defaults []*Stmt
+	used     map[*Stmt]bool
+	failed   map[*Stmt]bool
 }
 
 func newMapper() *mapper {
@@ -165,6 +171,8 @@ func newMapper() *mapper {
 		ranges:   map[any]hcl.Range{},
 		comments: map[any][]string{},
 		vsNames:  map[string]bool{},
+		used:     map[*Stmt]bool{},
+		failed:   map[*Stmt]bool{},
 	}
 }
 
