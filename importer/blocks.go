@@ -965,6 +965,17 @@ func (m *mapper) virtualServer(s *Stmt) (*schema.VirtualServer, bool) {
 			"keepalived 2.2.7 uses UDP for a virtual server without protocol (it logs \"no protocol set - defaulting to UDP\"), while hacfg's default is TCP; the import writes protocol = \"UDP\" to keep keepalived's behaviour. Add \"protocol TCP\" if TCP was meant.")
 	}
 	name := base
+	for i, c := range s.Comments {
+		if n, ok := strings.CutPrefix(strings.TrimSpace(c), strings.TrimSpace(strings.TrimPrefix(nameComment, "!"))); ok && strings.TrimSpace(n) != "" {
+			name = strings.TrimSpace(n)
+			s.Comments = append(s.Comments[:i:i], s.Comments[i+1:]...)
+			m.comments[vs] = s.Comments
+			if len(s.Comments) == 0 {
+				delete(m.comments, vs)
+			}
+			break
+		}
+	}
 	if m.vsNames[name] {
 		proto := vs.Protocol
 		if proto == "" {

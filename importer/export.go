@@ -59,6 +59,7 @@ func Export(cfg *schema.Config) ([]byte, error) {
 	}
 	w := &kaWriter{}
 	w.line("! keepalived.conf written by hacfg export")
+	w.buf.WriteByte('\n')
 	g := cfg.Global
 	if g != nil {
 		w.open("global_defs")
@@ -182,6 +183,9 @@ func Export(cfg *schema.Config) ([]byte, error) {
 	return w.buf.Bytes(), nil
 }
 
+// nameComment precedes each virtual_server block and carries its hacfg name.
+const nameComment = "! hacfg name: "
+
 type kaWriter struct {
 	buf   bytes.Buffer
 	depth int
@@ -194,11 +198,18 @@ func (w *kaWriter) line(s string) {
 }
 
 func (w *kaWriter) open(s string) {
-	if w.depth == 0 {
+	if w.depth == 0 && !w.afterComment() {
 		w.buf.WriteByte('\n')
 	}
 	w.line(s + " {")
 	w.depth++
+}
+
+// afterComment reports whether the last line written is a comment.
+func (w *kaWriter) afterComment() bool {
+	b := bytes.TrimSuffix(w.buf.Bytes(), []byte("\n"))
+	i := bytes.LastIndexByte(b, '\n')
+	return len(b) > 0 && bytes.HasPrefix(bytes.TrimSpace(b[i+1:]), []byte("!"))
 }
 
 func (w *kaWriter) close() {
@@ -441,6 +452,10 @@ func (w *kaWriter) instance(in *schema.VRRPInstance, defAdvert schema.Duration) 
 }
 
 func (w *kaWriter) virtualServer(vs *schema.VirtualServer) {
+	// keepalived has no names for virtual servers; the name rides in a
+	// comment that Import reads back.
+	w.buf.WriteByte('\n')
+	w.line(nameComment + vs.Name)
 	switch {
 	case vs.FwMark != 0:
 		w.open("virtual_server fwmark " + strconv.Itoa(vs.FwMark))
