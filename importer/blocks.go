@@ -3,6 +3,7 @@ package importer
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -338,6 +339,11 @@ func (m *mapper) route(l *Stmt) (schema.Route, bool) {
 				r.To = m.dest(t, &ok)
 				continue
 			}
+			if n, known := routeOptionArgs[t.Text]; known && i+n < len(toks) {
+				m.optionNotCarried(t, "a route", "")
+				i += n
+				continue
+			}
 			m.optionNotCarried(t, "a route", "(nor the rest of the line)")
 			return r, ok && r.To != ""
 		}
@@ -442,6 +448,11 @@ func (m *mapper) rule(l *Stmt) (schema.Rule, bool) {
 			}
 			if isPlaceholder(t.Text) {
 				return r, false
+			}
+			if n, known := ruleOptionArgs[t.Text]; known && i+n < len(toks) {
+				m.optionNotCarried(t, "a rule", "")
+				i += n
+				continue
 			}
 			m.optionNotCarried(t, "a rule", "(nor the rest of the line)")
 			return r, ok
@@ -590,6 +601,10 @@ func (m *mapper) syncGroup(body []*Stmt, g *schema.SyncGroup) {
 			m.trackRefs(s, &g.TrackScript)
 		case "track_file":
 			m.trackRefs(s, &g.TrackFile)
+		case "sync_group_tracking_weight":
+			// hacfg always applies the weights of tracked objects of
+			// sync group members, as keepalived does with this keyword.
+			m.trackingWeight[g.Name] = true
 		default:
 			m.other(s, "vrrp_sync_group")
 		}
@@ -1358,4 +1373,47 @@ func (m *mapper) hasKeyword(s *Stmt, kw string) bool {
 		}
 	}
 	return false
+}
+
+// routeOptionArgs are the route options hacfg does not carry whose
+// arguments are simple, by the number of words that follow them; the
+// import skips them and reads the rest of the line.
+var routeOptionArgs = map[string]int{
+	"or": 1, "tos": 1, "dsfield": 1, "mtu": 1, "hoplimit": 1, "advmss": 1, "rtt": 1, "rttvar": 1,
+	"reordering": 1, "window": 1, "cwnd": 1, "ssthresh": 1, "realms": 1, "rto_min": 1, "initcwnd": 1,
+	"initrwnd": 1, "features": 1, "pref": 1, "fastopen_no_cookie": 1, "congctl": 1, "quickack": 1,
+	"track_group": 1, "vrf": 1, "onlink": 0, "no_track": 0, "append": 0, "lock": 0,
+}
+
+// ruleOptionArgs is routeOptionArgs for rules.
+var ruleOptionArgs = map[string]int{
+	"tos": 1, "dsfield": 1, "realms": 1, "goto": 1, "uidrange": 1, "sport": 1, "dport": 1,
+	"ip_proto": 1, "suppress_prefixlength": 1, "suppress_ifgroup": 1, "protocol": 1, "track_group": 1,
+	"no_track": 0, "l3mdev": 0,
+}
+
+// syncGroupWeights warns about tracking weights of sync group members that
+// keepalived ignores (it does unless the group has
+// sync_group_tracking_weight) and hacfg applies.
+func (m *mapper) syncGroupWeights() {
+	for _, g := range m.cfg.SyncGroups {
+		if m.trackingWeight[g.Name] {
+			continue
+		}
+		for _, in := range m.cfg.Instances {
+			if !slices.Contains(g.Group, in.Name) {
+				continue
+			}
+			for _, l := range [][]schema.TrackRef{in.TrackInterface, in.TrackScript, in.TrackFile} {
+				for i := range l {
+					r, ok := m.ranges[&l[i]]
+					if l[i].Weight == nil || !ok {
+						continue
+					}
+					m.diag(hcl.DiagWarning, r, "Weight ignored by keepalived",
+						fmt.Sprintf("vrrp_instance %q is in vrrp_sync_group %q, which has no sync_group_tracking_weight, so keepalived ignores this weight; hacfg applies it. Remove the weight to keep keepalived's behaviour.", in.Name, g.Name))
+				}
+			}
+		}
+	}
 }

@@ -59,7 +59,6 @@ func Export(cfg *schema.Config) ([]byte, error) {
 	}
 	w := &kaWriter{}
 	w.line("! keepalived.conf written by hacfg export")
-	w.buf.WriteByte('\n')
 	g := cfg.Global
 	if g != nil {
 		w.open("global_defs")
@@ -158,6 +157,11 @@ func Export(cfg *schema.Config) ([]byte, error) {
 		w.tracks("track_script", sg.TrackScript)
 		w.tracks("track_file", sg.TrackFile)
 		w.notify(sg.Notify)
+		if syncWeights(cfg, sg) {
+			// keepalived ignores the tracking weights of sync group members
+			// without this; hacfg applies them.
+			w.line("sync_group_tracking_weight")
+		}
 		w.close()
 	}
 	var defAdvert schema.Duration
@@ -198,7 +202,7 @@ func (w *kaWriter) line(s string) {
 }
 
 func (w *kaWriter) open(s string) {
-	if w.depth == 0 && !w.afterComment() {
+	if w.depth == 0 && (w.buf.Len() == 0 || !w.afterComment() || bytes.Count(w.buf.Bytes(), []byte("\n")) == 1) {
 		w.buf.WriteByte('\n')
 	}
 	w.line(s + " {")
@@ -592,4 +596,21 @@ func (w *kaWriter) http(kw string, c *schema.HTTPCheck) {
 		w.unsupported("ca_file " + c.CAFile)
 	}
 	w.close()
+}
+
+// syncWeights reports whether a member of sg tracks something with a weight.
+func syncWeights(cfg *schema.Config, sg *schema.SyncGroup) bool {
+	for _, in := range cfg.Instances {
+		if !slices.Contains(sg.Group, in.Name) {
+			continue
+		}
+		for _, l := range [][]schema.TrackRef{in.TrackInterface, in.TrackScript, in.TrackFile} {
+			for _, r := range l {
+				if r.Weight != nil {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

@@ -33,6 +33,7 @@ vrrp_instance "VI_GW" {
     to   = "203.0.113.64/26"
     type = "unreachable"
     }, {
+    dev = "eth1"
     to  = "192.0.2.128/25"
     via = "192.0.2.252"
   }]
