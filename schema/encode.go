@@ -59,10 +59,9 @@ func Encode(cfg *Config, format Format, opts EncodeOptions) ([]byte, error) {
 // enode is the encoder's tree: the neutral tree plus comments and the
 // block/attribute distinction of each entry.
 type enode struct {
-	v        *value
-	entries  []eentry
-	list     []*enode
-	comments []string
+	v       *value
+	entries []eentry
+	list    []*enode
 }
 
 type eentry struct {

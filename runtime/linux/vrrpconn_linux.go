@@ -18,9 +18,6 @@ import (
 	"github.com/hacfg/hacfg/runtime"
 )
 
-// vrrpProto is VRRP's IP protocol number (RFC 5798 §5.1.1.4).
-const vrrpProto = 112
-
 // vrrpTOS is the IPv4 TOS / IPv6 traffic class keepalived sends with
 // (0xc0, network control).
 const vrrpTOS = 0xc0

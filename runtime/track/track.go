@@ -153,7 +153,6 @@ type Tracker struct {
 	group *schema.SyncGroup
 
 	// last emitted
-	emitted      bool
 	lastPrio     int
 	lastFault    bool
 	lastReason   string
