@@ -1,0 +1,95 @@
+package agent
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func git(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// TestGitRevision reads the commit of a config in a plain checkout, with
+// packed refs, and behind a git-sync style link to a worktree.
+func TestGitRevision(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git")
+	}
+	root := t.TempDir()
+	repo := filepath.Join(root, "repo")
+	must(t, os.MkdirAll(filepath.Join(repo, "cluster"), 0o755))
+	git(t, repo, "init", "-q", "-b", "main")
+	must(t, os.WriteFile(filepath.Join(repo, "cluster", "c.hcl"), []byte("global_defs {}\n"), 0o644))
+	git(t, repo, "add", ".")
+	git(t, repo, "commit", "-q", "-m", "one")
+	head := git(t, repo, "rev-parse", "HEAD")
+	if got := gitRevision(filepath.Join(repo, "cluster")); got != head {
+		t.Errorf("checkout: got %q, want %q", got, head)
+	}
+	git(t, repo, "pack-refs", "--all")
+	if got := gitRevision(filepath.Join(repo, "cluster", "c.hcl")); got != head {
+		t.Errorf("packed refs: got %q, want %q", got, head)
+	}
+	// git-sync: a detached worktree per revision and a symlink to it.
+	must(t, os.WriteFile(filepath.Join(repo, "cluster", "c.hcl"), []byte("global_defs {\n}\n"), 0o644))
+	git(t, repo, "commit", "-q", "-am", "two")
+	two := git(t, repo, "rev-parse", "HEAD")
+	wt := filepath.Join(root, "worktrees", two)
+	git(t, repo, "worktree", "add", "-q", "--detach", wt, two)
+	link := filepath.Join(root, "current")
+	must(t, os.Symlink(wt, link))
+	if got := gitRevision(filepath.Join(link, "cluster")); got != two {
+		t.Errorf("git-sync link: got %q, want %q", got, two)
+	}
+	if got := gitRevision(t.TempDir()); got != "" {
+		t.Errorf("not a checkout: got %q", got)
+	}
+}
+
+func TestDigest(t *testing.T) {
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, "a.hcl"), []byte("global_defs {}\n"), 0o644))
+	d1, err := Digest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, os.WriteFile(filepath.Join(dir, "README.md"), []byte("not config"), 0o644))
+	if d2, _ := Digest(dir); d2 != d1 {
+		t.Error("a non-config file changed the digest")
+	}
+	must(t, os.WriteFile(filepath.Join(dir, "a.hcl"), []byte("global_defs {\n}\n"), 0o644))
+	if d3, _ := Digest(dir); d3 == d1 {
+		t.Error("a config change kept the digest")
+	}
+}
+
+// TestWatchDirs covers a Kubernetes ConfigMap style layout: the files are
+// links through ..data, swapped atomically.
+func TestWatchDirs(t *testing.T) {
+	root := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(root, "rev1"), 0o755))
+	must(t, os.Symlink(filepath.Join(root, "rev1"), filepath.Join(root, "current")))
+	dirs := watchDirs(filepath.Join(root, "current"))
+	for _, want := range []string{filepath.Join(root, "current"), root, filepath.Join(root, "rev1")} {
+		found := false
+		for _, d := range dirs {
+			if d == want {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("watchDirs misses %s: %v", want, dirs)
+		}
+	}
+}
