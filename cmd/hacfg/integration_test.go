@@ -217,6 +217,7 @@ func TestIntegrationIPVSApply(t *testing.T) {
 	if os.Getenv("HACFG_IPVS") != "1" {
 		t.Skip("runs inside the IPVS VM (TestIntegrationVMIPVS)")
 	}
+	flushIPVS(t)
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "c.hcl")
 	must(t, os.WriteFile(cfgPath, []byte(ipvsConfig), 0o644))
