@@ -175,3 +175,108 @@ func labInterop(t *testing.T, bin string, m labMode) {
 	}
 	t.Logf("%s: %v", m.name, time.Since(start).Round(time.Millisecond))
 }
+
+// TestIntegrationLabKeepalivedNopreempt checks that nopreempt holds on
+// both sides (VRRPv3, 100 ms): a higher-priority backup with nopreempt
+// does not take over from a running master, but does when it stops.
+func TestIntegrationLabKeepalivedNopreempt(t *testing.T) {
+	bin := labBinary(t, "keepalived")
+	m := labModes[2] // v3 multicast
+	t.Run("keepalived nopreempt", func(t *testing.T) {
+		lab := bench.NewLab(t, 2)
+		kh, hh := lab.LBs[0], lab.LBs[1]
+		a := lab.StartHacfg(hh, bin, "hacfg", lab.WriteFile("hacfg.hcl", bench.HacfgConfig(m.instance(100, hh, kh))), "")
+		if _, err := a.WaitState("VI_1", "MASTER", 2*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		ki := m.instance(150, kh, hh)
+		ki.NoPreempt = true
+		ka := lab.StartKeepalived(kh, "ka", bench.KeepalivedConfig("ka", ki))
+		if err := ka.WaitLog("Entering BACKUP STATE", 1, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		labStill(t, m.window, a, "VI_1", ka)
+		labOnlyVIP(t, labVIP, hh, kh, hh)
+		stop := a.Signal(syscall.SIGTERM)
+		if err := ka.WaitLog("Entering MASTER STATE", 1, ki.Skew()+labMargin); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("keepalived (nopreempt) took over %v after hacfg's SIGTERM", time.Since(stop))
+	})
+	t.Run("hacfg nopreempt", func(t *testing.T) {
+		lab := bench.NewLab(t, 2)
+		kh, hh := lab.LBs[0], lab.LBs[1]
+		ka := lab.StartKeepalived(kh, "ka", bench.KeepalivedConfig("ka", m.instance(100, kh, hh)))
+		if err := ka.WaitLog("Entering MASTER STATE", 1, 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		hi := m.instance(150, hh, kh)
+		hi.NoPreempt = true
+		a := lab.StartHacfg(hh, bin, "hacfg", lab.WriteFile("hacfg.hcl", bench.HacfgConfig(hi)), "")
+		if _, err := a.WaitState("VI_1", "BACKUP", time.Second); err != nil {
+			t.Fatal(err)
+		}
+		labStill(t, m.window, a, "VI_1", ka)
+		labOnlyVIP(t, labVIP, kh, kh, hh)
+		stop := ka.Signal(syscall.SIGTERM)
+		if _, err := a.WaitState("VI_1", "MASTER", hi.Skew()+labMargin); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("hacfg (nopreempt) took over %v after keepalived's SIGTERM", time.Since(stop))
+	})
+}
+
+// TestIntegrationLabKeepalivedAuthMismatch checks that VRRPv2 PASS
+// authentication is enforced both ways: with different passwords neither
+// side accepts the other's adverts, so both end up master.
+func TestIntegrationLabKeepalivedAuthMismatch(t *testing.T) {
+	bin := labBinary(t, "keepalived")
+	m := labModes[0] // v2 multicast, 1 s
+	lab := bench.NewLab(t, 2)
+	kh, hh := lab.LBs[0], lab.LBs[1]
+	ki := m.instance(150, kh, hh)
+	ki.AuthPass = "kapass"
+	ka := lab.StartKeepalived(kh, "ka", bench.KeepalivedConfig("ka", ki))
+	if err := ka.WaitLog("Entering MASTER STATE", 1, ki.MasterDownInterval()+2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+
+	// hacfg at 100 ignores keepalived's 150 adverts and becomes master.
+	hi := m.instance(100, hh, kh)
+	hi.AuthPass = "hapass"
+	a := lab.StartHacfg(hh, bin, "hacfg", lab.WriteFile("hacfg.hcl", bench.HacfgConfig(hi)), "")
+	if _, err := a.WaitState("VI_1", "MASTER", hi.MasterDownInterval()+labMargin+m.interval); err != nil {
+		t.Fatal(err)
+	}
+	in := a.Instance("VI_1")
+	var authDrops uint64
+	for reason, n := range in.Drops {
+		if strings.Contains(strings.ToLower(reason), "auth") {
+			authDrops += n
+		}
+	}
+	if authDrops < 2 {
+		t.Errorf("hacfg counted %d authentication drops (%v), want >= 2", authDrops, in.Drops)
+	}
+	if a.Instance("VI_1").Master != hh.IP4.String() {
+		t.Errorf("hacfg's master is %q, want itself", in.Master)
+	}
+
+	// hacfg at 200: keepalived at 150 ignores it and stays master.
+	if err := a.Stop(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	hi.Priority = 200
+	lab.WriteFile("hacfg.hcl", bench.HacfgConfig(hi))
+	a.Restart()
+	if _, err := a.WaitState("VI_1", "MASTER", hi.MasterDownInterval()+labMargin+m.interval); err != nil {
+		t.Fatal(err)
+	}
+	labStill(t, m.window, a, "VI_1", ka)
+	if n := ka.Count("Entering MASTER STATE"); n != 1 || ka.Count("Entering BACKUP STATE") != 1 {
+		t.Fatalf("keepalived changed state although every advert it got had the wrong password; log:\n%s", ka.Log())
+	}
+	if !kh.HasAddr(labVIP) || !hh.HasAddr(labVIP) {
+		t.Errorf("both sides should hold the VIP: keepalived %v, hacfg %v", kh.HasAddr(labVIP), hh.HasAddr(labVIP))
+	}
+}
