@@ -639,6 +639,9 @@ func (m *mapper) instance(body []*Stmt, in *schema.VRRPInstance) {
 			m.int(s, &in.Priority, 1, 255)
 		case "advert_int":
 			m.secs(s, &in.AdvertInt)
+			if m.has(&in.AdvertInt) && in.AdvertInt == 0 {
+				m.badValue(s.Args[0], "advert_int", "a time in seconds greater than 0, such as 1 or 0.1")
+			}
 		case "version":
 			m.int(s, &in.Version, 2, 3)
 		case "virtual_ipaddress", "virtual_ipaddress_excluded":

@@ -17,4 +17,15 @@
 //
 // Columns in positions count Unicode code points, starting at 1; Byte is the
 // byte offset in the file.
+//
+// Import maps the tree onto the hacfg schema: every keyword keepalived knows
+// is either carried (keepalived's seconds become durations, deprecated
+// spellings their current meaning, checker settings given on a virtual or
+// real server become the checkers' own) or reported as a warning at its
+// position; values that do not parse are errors saying what was expected.
+// Several files, one per node, merge into one cluster config whose node
+// blocks hold what differs per node; any other difference is an error at
+// its position in the later file. Export writes one node's view back as a
+// keepalived.conf that keepalived 2.2.7's config test accepts; the tests use
+// keepalived itself as the oracle.
 package importer

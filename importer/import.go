@@ -120,6 +120,13 @@ type imported struct {
 // encoded text), and maps those back through the parallel structure of the
 // two configs.
 func validate(cfg *schema.Config, ranges map[any]hcl.Range) hcl.Diagnostics {
+	// Validating the config directly is much cheaper than encoding and
+	// decoding it; it reports nothing exactly when the slow path would (the
+	// rules that look at what was written only differ for explicit zero
+	// values, which the import rejects or never produces).
+	if len(schema.Validate(cfg)) == 0 {
+		return nil
+	}
 	b, err := schema.Encode(cfg, schema.FormatHCL, schema.EncodeOptions{})
 	if err != nil {
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot encode the imported config", Detail: err.Error()}}

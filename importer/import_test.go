@@ -311,3 +311,25 @@ func TestImportValidationPositions(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// FuzzImport feeds arbitrary text through the whole import: it must never
+// panic, and a config imported without errors must export.
+func FuzzImport(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/*.conf")
+	more, _ := filepath.Glob("testdata/*/*.conf")
+	for _, p := range append(seeds, more...) {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		read := func(string) ([]byte, error) { return src, nil }
+		cfg, _, diags := Import([]string{"k.conf"}, ImportOptions{ReadFile: read, Glob: func(string) ([]string, error) { return nil, nil }})
+		if diags.HasErrors() || cfg == nil {
+			return
+		}
+		if _, err := Export(cfg); err != nil {
+			t.Fatalf("export of an imported config: %v", err)
+		}
+	})
+}

@@ -12,11 +12,11 @@ import (
 // Limits that keep hostile or broken input from running away.
 const (
 	maxIncludeDepth  = 32         // nested include levels
-	maxLines         = 200_000    // logical lines produced, expansions included
+	maxLines         = 200_000    // logical lines produced, expansions included (or twice the source lines, if more)
 	maxLineLen       = 65_536     // code points in one line after substitution
 	maxSubstitutions = 1_000      // $NAME replacements in one line
 	maxExpandDepth   = 64         // nesting of ~SEQ/~LST/residue/multi-line expansion
-	maxWork          = 200_000    // logical lines processed, including ones that produce nothing
+	maxWork          = 200_000    // logical lines processed, including ones that produce nothing (or twice the source lines, if more)
 	maxCells         = 20_000_000 // code points built by substitution, in total
 )
 
@@ -216,6 +216,7 @@ type lexer struct {
 	collect  *def // multi-line definition being read
 	produced int  // logical lines produced, for maxLines
 	work     int  // logical lines processed, for maxWork
+	srcLines int  // physical lines read from files: large files get larger budgets
 	cells    int  // code points built by substitution, for maxCells
 	stopped  bool // a limit was hit; stop producing
 }
@@ -245,7 +246,9 @@ func (lx *lexer) readFile(name string) {
 	prev := lx.curFile
 	lx.curFile = name
 	lx.stack = append(lx.stack, name)
-	for _, pl := range splitLines(name, src) {
+	lines := splitLines(name, src)
+	lx.srcLines += len(lines)
+	for _, pl := range lines {
 		if lx.stopped {
 			break
 		}
@@ -383,13 +386,20 @@ func (lx *lexer) quotedAt(ref text) bool {
 	return strings.Count(string(src[ls:b]), "\"")%2 == 1
 }
 
+// budget is a line limit: base, or twice the source lines read so far when
+// that is more, so that large configurations are read whole while small
+// inputs cannot expand without bound.
+func (lx *lexer) budget(base int) int {
+	return max(base, 2*lx.srcLines)
+}
+
 // spend counts one unit of work and stops the lexer when the budget is
 // exhausted; t (non-empty) locates the diagnostic.
 func (lx *lexer) spend(t text) bool {
 	lx.work++
-	if lx.work > maxWork {
+	if lx.work > lx.budget(maxWork) {
 		lx.errorf(hcl.DiagError, t.rng(), "Configuration expands too much",
-			"more than %d lines are processed after ~SEQ, ~LST and definition expansion", maxWork)
+			"more than %d lines are processed after ~SEQ, ~LST and definition expansion", lx.budget(maxWork))
 		lx.stopped = true
 		return false
 	}
@@ -682,8 +692,8 @@ func (lx *lexer) seq(t text, depth int) {
 		return
 	}
 	n := (end-start)/step + 1
-	if n < 0 || n > maxLines || int64(lx.produced)+n > maxLines {
-		lx.errorf(hcl.DiagError, t.rng(), "~SEQ too long", "this ~SEQ produces %d lines; at most %d lines are read in total", n, maxLines)
+	if n < 0 || n > int64(lx.budget(maxLines)) || int64(lx.produced)+n > int64(lx.budget(maxLines)) {
+		lx.errorf(hcl.DiagError, t.rng(), "~SEQ too long", "this ~SEQ produces %d lines; at most %d lines are read in total", n, lx.budget(maxLines))
 		lx.stopped = true
 		return
 	}
@@ -776,7 +786,7 @@ func (lx *lexer) lst(t text, depth int) {
 	vars := splitGroup(groups[0])
 	at := t[:close+1].rng()
 	rest := trimBlanks(t[close+1:])
-	if lx.produced+len(groups) > maxLines {
+	if lx.produced+len(groups) > lx.budget(maxLines) {
 		lx.stopped = true
 		return
 	}
@@ -879,8 +889,8 @@ func (lx *lexer) emit(t text) {
 		return
 	}
 	lx.produced++
-	if lx.produced > maxLines {
-		lx.errorf(hcl.DiagError, t.rng(), "Configuration too long", "more than %d lines after expansion", maxLines)
+	if lx.produced > lx.budget(maxLines) {
+		lx.errorf(hcl.DiagError, t.rng(), "Configuration too long", "more than %d lines after expansion", lx.budget(maxLines))
 		lx.stopped = true
 		return
 	}
