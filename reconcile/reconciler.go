@@ -184,7 +184,7 @@ func preflight(desired State, obs *Observed) error {
 		return &MissingInterfaceError{Missing: missing}
 	}
 	if needsIPVS && obs.IPVSErr != nil {
-		return fmt.Errorf("plan: the config has virtual servers but %w", obs.IPVSErr)
+		return fmt.Errorf("the config has virtual servers, but IPVS cannot be used here: %w", obs.IPVSErr)
 	}
 	return nil
 }

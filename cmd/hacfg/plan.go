@@ -212,6 +212,9 @@ func cmdApply(e *env, args []string) error {
 			saved = pos[0]
 		}
 	}
+	if os.Geteuid() != 0 {
+		return errors.New("apply changes addresses, routes and IPVS: run it as root (nothing was changed)")
+	}
 	unlock, err := lockState(pa.kf.stateDir)
 	if err != nil {
 		return applyViaAgent(e, &pa, err)
