@@ -54,14 +54,16 @@ func Apply(k runtime.Kernel, inv *Inventory, plan *Plan, now time.Time) (*Result
 	}
 	batcher, batching := k.(runtime.IPVSBatcher)
 	for i := 0; i < len(plan.Changes); i++ {
-		if n := ipvsRunLen(plan.Changes, i); batching && n > 1 {
+		if batching {
 			// Runs of IPVS changes go to the kernel together (batch.go).
-			if !applyIPVSBatch(batcher, inv, plan.Changes[i:i+n], res, now) {
-				res.NotApplied = append(res.NotApplied, plan.Changes[i+n:]...)
-				break
+			if n := ipvsRunLen(plan.Changes, i); n > 1 {
+				if !applyIPVSBatch(batcher, inv, plan.Changes[i:i+n], res, now) {
+					res.NotApplied = append(res.NotApplied, plan.Changes[i+n:]...)
+					break
+				}
+				i += n - 1
+				continue
 			}
-			i += n - 1
-			continue
 		}
 		c := plan.Changes[i]
 		if err := applyOne(k, c); err != nil {
