@@ -215,6 +215,11 @@ func childPlan(dir string, res *phaseResult) error {
 		return err
 	}
 	sw.lap("plan")
+	// The kernel dump alone, the floor of a full plan.
+	if _, err := r.Kernel.ListAll(); err != nil {
+		return err
+	}
+	sw.lap("listall")
 	if !p.Empty() {
 		return fmt.Errorf("plan of the applied config has %d changes, want none (first: %s %s)", len(p.Changes), p.Changes[0].Action, p.Changes[0].ID)
 	}

@@ -148,15 +148,17 @@ func measure(cmd *exec.Cmd) (run, error) {
 	return r, nil
 }
 
-func ipvsadm(args ...string) (run, error) { return measure(exec.Command(ipvsadmPath, args...)) }
+func ipvsadm(ns *benchNS, args ...string) (run, error) {
+	return ns.measure(exec.Command(ipvsadmPath, args...))
+}
 
 // ipvsadmTable returns the kernel's IPVS table as sorted ipvsadm -S -n
 // lines.
-func ipvsadmTable() (run, []string, error) {
+func ipvsadmTable(ns *benchNS) (run, []string, error) {
 	var out bytes.Buffer
 	cmd := exec.Command(ipvsadmPath, "-S", "-n")
 	cmd.Stdout = &out
-	r, err := measure(cmd)
+	r, err := ns.measure(cmd)
 	if err != nil {
 		return r, nil, err
 	}
@@ -166,13 +168,13 @@ func ipvsadmTable() (run, []string, error) {
 }
 
 // child runs one hacfg phase in a fresh process (see TestIPVSChild).
-func child(dir, phase string, tbl ipvsTable) (run, phaseResult, error) {
+func child(ns *benchNS, dir, phase string, tbl ipvsTable) (run, phaseResult, error) {
 	var res phaseResult
 	os.Remove(filepath.Join(dir, "result.json"))
 	cmd := exec.Command(os.Args[0], "-test.run=^TestIPVSChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(), envChild+"="+phase, envChildDir+"="+dir,
 		fmt.Sprintf("%s=%d", envServices, tbl.services), fmt.Sprintf("%s=%d", envReals, tbl.reals))
-	r, err := measure(cmd)
+	r, err := ns.measure(cmd)
 	if err != nil {
 		return r, res, fmt.Errorf("hacfg %s: %w", phase, err)
 	}
@@ -205,7 +207,6 @@ func BenchmarkIPVSInVM(b *testing.B) {
 	for range b.N {
 		m, err := measureIPVS(b.TempDir(), tbl)
 		if err != nil {
-			ipvsadm("-C")
 			b.Fatal(err)
 		}
 		m.print(os.Stdout)
@@ -230,41 +231,49 @@ func measureIPVS(dir string, tbl ipvsTable) (*ipvsMeasures, error) {
 	fmt.Printf("table: %d virtual services × %d real servers (%d kernel objects)\n",
 		tbl.services, tbl.reals, tbl.services*(1+tbl.reals))
 
-	// ipvsadm -R from empty.
-	if _, err := ipvsadm("-C"); err != nil {
+	// Each tool loads into a fresh namespace (see benchNS), kept until the
+	// end so that tearing one down does not run during the other's
+	// measurements.
+	nsA, err := newBenchNS()
+	if err != nil {
 		return nil, err
 	}
+	defer nsA.close()
+	nsB, err := newBenchNS()
+	if err != nil {
+		return nil, err
+	}
+	defer nsB.close()
+
+	// ipvsadm -R from empty.
 	rules, err := os.Open(rulesPath)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(ipvsadmPath, "-R")
 	cmd.Stdin = rules
-	m.restore, err = measure(cmd)
+	m.restore, err = nsA.measure(cmd)
 	rules.Close()
 	if err != nil {
 		return nil, err
 	}
 	fmt.Printf("ipvsadm -R: %s\n", m.restore.wall.Round(time.Millisecond))
 	var want []string
-	m.save, want, err = ipvsadmTable()
+	m.save, want, err = ipvsadmTable(nsA)
 	if err != nil {
 		return nil, err
 	}
 	if n := tbl.services * (1 + tbl.reals); len(want) != n {
 		return nil, fmt.Errorf("ipvsadm -R loaded %d objects, want %d", len(want), n)
 	}
-	if _, err := ipvsadm("-C"); err != nil {
-		return nil, err
-	}
 
 	// hacfg apply from empty, then the same table must be in the kernel.
-	m.apply, m.applyR, err = child(dir, "apply", tbl)
+	m.apply, m.applyR, err = child(nsB, dir, "apply", tbl)
 	if err != nil {
 		return nil, err
 	}
 	fmt.Printf("hacfg apply: %s %v\n", m.apply.wall.Round(time.Millisecond), m.applyR.Seconds)
-	_, got, err := ipvsadmTable()
+	_, got, err := ipvsadmTable(nsB)
 	if err != nil {
 		return nil, err
 	}
@@ -272,11 +281,11 @@ func measureIPVS(dir string, tbl ipvsTable) (*ipvsMeasures, error) {
 		return nil, fmt.Errorf("hacfg apply loaded another table than ipvsadm -R (%d lines, want %d):\n%s",
 			len(got), len(want), lineDiff(want, got, 10))
 	}
-	if m.plan, m.planR, err = child(dir, "plan", tbl); err != nil {
+	if m.plan, m.planR, err = child(nsB, dir, "plan", tbl); err != nil {
 		return nil, err
 	}
 	fmt.Printf("hacfg plan: %s %v\n", m.plan.wall.Round(time.Millisecond), m.planR.Seconds)
-	if m.change, m.changeR, err = child(dir, "change", tbl); err != nil {
+	if m.change, m.changeR, err = child(nsB, dir, "change", tbl); err != nil {
 		return nil, err
 	}
 	fmt.Printf("hacfg weight change: %s %v\n", m.change.wall.Round(time.Millisecond), m.changeR.Seconds)
@@ -289,10 +298,7 @@ func measureIPVS(dir string, tbl ipvsTable) (*ipvsMeasures, error) {
 	// ipvsadm -e: the same weight change as one command.
 	vsIdx, rsIdx, weight := tbl.changed()
 	a, _ := tbl.real(vsIdx, rsIdx)
-	if m.edit, err = ipvsadm("-e", "-t", tbl.vip(vsIdx).String(), "-r", a.String(), "-g", "-w", fmt.Sprint(weight)); err != nil {
-		return nil, err
-	}
-	if _, err := ipvsadm("-C"); err != nil {
+	if m.edit, err = ipvsadm(nsB, "-e", "-t", tbl.vip(vsIdx).String(), "-r", a.String(), "-g", "-w", fmt.Sprint(weight)); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -344,7 +350,9 @@ func (m *ipvsMeasures) print(w io.Writer) {
 	row("     process wall time", d(m.apply.wall), d(m.restore.wall), ratio(m.apply.wall, m.restore.wall), "")
 	row("2. plan, nothing to change", d(m.planTime()), "", "", "< 1 s")
 	row("     config load + resolve (schema)", d(secs(p, "load", "resolve")), "", "", "")
-	row("     plan (desired, observe, diff)", d(secs(p, "open", "plan")), d(m.save.wall), ratio(secs(p, "open", "plan"), m.save.wall), "")
+	row("     inventory load", d(secs(p, "open")), "", "", "")
+	row("     plan (desired, observe, diff)", d(secs(p, "plan")), d(m.save.wall), ratio(secs(p, "plan"), m.save.wall), "")
+	row("     of which: kernel dump (ListAll)", d(secs(p, "listall")), d(m.save.wall), ratio(secs(p, "listall"), m.save.wall), "")
 	row("3. weight change, full plan + apply", d(m.changeTime("full")), d(m.edit.wall), "", "< 20 ms")
 	row("     kernel writes", fmt.Sprint(c.Counts["full_writes"]), "1", "", "1")
 	row("   weight change, scoped plan + apply", d(m.changeTime("scoped")), d(m.edit.wall), "", "< 20 ms")
