@@ -16,7 +16,7 @@ vrrp_instance "VI_DEMO" {
   advert_int        = "100ms"
   virtual_ipaddress = ["192.0.2.100/24"]
   virtual_routes = [
-    { to = "198.51.100.0/24", via = "192.0.2.254" },
+    { to = "198.51.100.0/24", via = "192.0.2.254", dev = "eth0" },
   ]
 
   node "lb1" {

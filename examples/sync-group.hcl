@@ -19,11 +19,14 @@ vrrp_script "upstream" {
 }
 
 vrrp_sync_group "GW" {
-  group         = ["OUTSIDE", "INSIDE"]
-  notify_master = "/usr/local/bin/gw-notify master"
-  notify_backup = "/usr/local/bin/gw-notify backup"
-  notify_fault  = "/usr/local/bin/gw-notify fault"
-  notify        = "/usr/local/bin/gw-notify-all"
+  group = ["OUTSIDE", "INSIDE"]
+  # Apply the members' tracking weights (without this, as in keepalived,
+  # any tracked failure faults the whole group).
+  sync_group_tracking_weight = true
+  notify_master              = "/usr/local/bin/gw-notify master"
+  notify_backup              = "/usr/local/bin/gw-notify backup"
+  notify_fault               = "/usr/local/bin/gw-notify fault"
+  notify                     = "/usr/local/bin/gw-notify-all"
 }
 
 vrrp_instance "OUTSIDE" {

@@ -3,7 +3,6 @@ package importer
 import (
 	"fmt"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -602,9 +601,7 @@ func (m *mapper) syncGroup(body []*Stmt, g *schema.SyncGroup) {
 		case "track_file":
 			m.trackRefs(s, &g.TrackFile)
 		case "sync_group_tracking_weight":
-			// hacfg always applies the weights of tracked objects of
-			// sync group members, as keepalived does with this keyword.
-			m.trackingWeight[g.Name] = true
+			g.TrackingWeight = true
 		default:
 			m.other(s, "vrrp_sync_group")
 		}
@@ -1393,30 +1390,4 @@ var ruleOptionArgs = map[string]int{
 	"tos": 1, "dsfield": 1, "realms": 1, "goto": 1, "uidrange": 1, "sport": 1, "dport": 1,
 	"ip_proto": 1, "suppress_prefixlength": 1, "suppress_ifgroup": 1, "protocol": 1, "track_group": 1,
 	"no_track": 0, "l3mdev": 0,
-}
-
-// syncGroupWeights warns about tracking weights of sync group members that
-// keepalived ignores (it does unless the group has
-// sync_group_tracking_weight) and hacfg applies.
-func (m *mapper) syncGroupWeights() {
-	for _, g := range m.cfg.SyncGroups {
-		if m.trackingWeight[g.Name] {
-			continue
-		}
-		for _, in := range m.cfg.Instances {
-			if !slices.Contains(g.Group, in.Name) {
-				continue
-			}
-			for _, l := range [][]schema.TrackRef{in.TrackInterface, in.TrackScript, in.TrackFile} {
-				for i := range l {
-					r, ok := m.ranges[&l[i]]
-					if l[i].Weight == nil || !ok {
-						continue
-					}
-					m.diag(hcl.DiagWarning, r, "Weight ignored by keepalived",
-						fmt.Sprintf("vrrp_instance %q is in vrrp_sync_group %q, which has no sync_group_tracking_weight, so keepalived ignores this weight; hacfg applies it. Remove the weight to keep keepalived's behaviour.", in.Name, g.Name))
-				}
-			}
-		}
-	}
 }

@@ -42,8 +42,7 @@ var contextTemplates = map[string]string{
 // noOps are keywords that carry nothing because they ask for keepalived's
 // (and hacfg's) default behaviour.
 var noOps = map[string]map[string]string{
-	"vrrp_instance":   {"preempt": "preemption is the default"},
-	"vrrp_sync_group": {"sync_group_tracking_weight": "hacfg always applies tracking weights"},
+	"vrrp_instance": {"preempt": "preemption is the default"},
 }
 
 // TestEveryKeywordMappedOrWarned walks every keyword keepalived 2.2.7

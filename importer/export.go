@@ -157,9 +157,7 @@ func Export(cfg *schema.Config) ([]byte, error) {
 		w.tracks("track_script", sg.TrackScript)
 		w.tracks("track_file", sg.TrackFile)
 		w.notify(sg.Notify)
-		if syncWeights(cfg, sg) {
-			// keepalived ignores the tracking weights of sync group members
-			// without this; hacfg applies them.
+		if sg.TrackingWeight {
 			w.line("sync_group_tracking_weight")
 		}
 		w.close()
@@ -596,21 +594,4 @@ func (w *kaWriter) http(kw string, c *schema.HTTPCheck) {
 		w.unsupported("ca_file " + c.CAFile)
 	}
 	w.close()
-}
-
-// syncWeights reports whether a member of sg tracks something with a weight.
-func syncWeights(cfg *schema.Config, sg *schema.SyncGroup) bool {
-	for _, in := range cfg.Instances {
-		if !slices.Contains(sg.Group, in.Name) {
-			continue
-		}
-		for _, l := range [][]schema.TrackRef{in.TrackInterface, in.TrackScript, in.TrackFile} {
-			for _, r := range l {
-				if r.Weight != nil {
-					return true
-				}
-			}
-		}
-	}
-	return false
 }

@@ -71,7 +71,6 @@ func Import(files []string, opts ImportOptions) (*schema.Config, schema.EncodeOp
 		m := newMapper()
 		m.root(f.Body)
 		m.unusedDefaults()
-		m.syncGroupWeights()
 		diags = append(diags, m.diags...)
 		parts = append(parts, &imported{cfg: m.cfg, ranges: m.ranges, comments: m.comments, path: path})
 	}
@@ -171,19 +170,16 @@ type mapper struct {
 	defaults []*Stmt
 	used     map[*Stmt]bool
 	failed   map[*Stmt]bool
-	// trackingWeight holds the sync groups with sync_group_tracking_weight.
-	trackingWeight map[string]bool
 }
 
 func newMapper() *mapper {
 	return &mapper{
-		cfg:            &schema.Config{},
-		ranges:         map[any]hcl.Range{},
-		comments:       map[any][]string{},
-		vsNames:        map[string]bool{},
-		used:           map[*Stmt]bool{},
-		failed:         map[*Stmt]bool{},
-		trackingWeight: map[string]bool{},
+		cfg:      &schema.Config{},
+		ranges:   map[any]hcl.Range{},
+		comments: map[any][]string{},
+		vsNames:  map[string]bool{},
+		used:     map[*Stmt]bool{},
+		failed:   map[*Stmt]bool{},
 	}
 }
 

@@ -127,6 +127,10 @@ type SyncGroup struct {
 	TrackInterface []TrackRef `hacfg:"track_interface"`
 	TrackScript    []TrackRef `hacfg:"track_script"`
 	TrackFile      []TrackRef `hacfg:"track_file"`
+	// TrackingWeight keeps the tracking weights of the members; without it
+	// (keepalived's default) every member's weights count as 0, so any
+	// tracked failure faults the whole group.
+	TrackingWeight bool `hacfg:"sync_group_tracking_weight" doc:"Apply members' tracking weights instead of faulting the group on any tracked failure."`
 	Notify         `hacfg:",squash"`
 }
 

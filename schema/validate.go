@@ -292,8 +292,35 @@ func nodeSuffix(node string) string {
 	return fmt.Sprintf(" (on node %q)", node)
 }
 
+func (v *validator) warnf(ptrs []any, summary, format string, args ...any) {
+	v.diags = append(v.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagWarning,
+		Summary:  summary,
+		Detail:   fmt.Sprintf(format, args...),
+		Subject:  v.c.rangeOf(ptrs...),
+	})
+}
+
 func (v *validator) syncGroups() {
 	insts := names(v.c.Instances, func(i *VRRPInstance) string { return i.Name })
+	for _, g := range v.c.SyncGroups {
+		if g.TrackingWeight {
+			continue
+		}
+		for _, in := range v.c.Instances {
+			if !slices.Contains(g.Group, in.Name) {
+				continue
+			}
+			for _, refs := range [][]TrackRef{in.TrackInterface, in.TrackScript, in.TrackFile} {
+				for i := range refs {
+					if refs[i].Weight != nil && *refs[i].Weight != 0 {
+						v.warnf(at(&refs[i].Weight, &refs[i]), "Tracking weight ignored in a sync group",
+							"vrrp_instance %q is in vrrp_sync_group %q, so this weight counts as 0 and a failure faults the group (as in keepalived); set sync_group_tracking_weight = true in the group to apply it.", in.Name, g.Name)
+					}
+				}
+			}
+		}
+	}
 	member := map[string]string{}
 	for _, g := range v.c.SyncGroups {
 		if len(g.Group) == 0 {

@@ -316,6 +316,15 @@ virtual_server "v" {
 			src:  "vrrp_instance VI_1 {\n  state MASTER\n}\n",
 			want: []string{"c.hcl:2:15: Invalid block definition"},
 		},
+		{
+			name: "tracking weight ignored in a sync group (warning)",
+			file: "c.hcl",
+			src: strings.Replace(okInstance, "interface ", "track_interface = [{ name = \"eth1\", weight = -20 }]\n  interface ", 1) + `
+vrrp_sync_group "G" {
+  group = ["VI_1"]
+}`,
+			want: []string{"c.hcl:3:48: Tracking weight ignored in a sync group"},
+		},
 		// YAML: the same rules at YAML positions.
 		{
 			name: "yaml unknown key and bad VRID",

@@ -197,7 +197,9 @@ func (m *Manager) Track(instance string, cb Callbacks) (*Tracker, error) {
 	if t.base == 0 {
 		t.base = schema.DefaultPriority
 	}
-	inSync := t.group != nil
+	// keepalived forces the weights of sync group members to 0 unless
+	// the group has sync_group_tracking_weight.
+	inSync := t.group != nil && !t.group.TrackingWeight
 	add := func(refsIf, refsScript, refsFile []schema.TrackRef, via string) error {
 		for _, r := range refsIf {
 			t.addItem(&item{kind: KindInterface, name: r.Name, weight: m.weight(instance, KindInterface, r, nil, inSync, 0), via: via})
@@ -246,7 +248,8 @@ func (t *Tracker) addItem(it *item) {
 
 // weight resolves a reference's weight: the reference's, else the
 // object's default, else def; scripts and interfaces are limited to ±253,
-// files to ±254; in a sync group every weight is 0.
+// files to ±254; in a sync group without sync_group_tracking_weight
+// every weight is 0.
 func (m *Manager) weight(instance string, k Kind, r schema.TrackRef, objDefault *int, inSync bool, def int) int {
 	w := def
 	if objDefault != nil {
