@@ -27,18 +27,6 @@ type kwInfo struct {
 	sub  string // context of the block, for kindBlock
 }
 
-// deprecatedAliases maps keywords keepalived still accepts to the name the
-// manual now uses.
-var deprecatedAliases = map[string]string{
-	"lvs_sched":        "lb_algo",
-	"lvs_method":       "lb_kind",
-	"nb_get_retry":     "retry",
-	"mcast_src_ip":     "unicast_src_ip",
-	"vrrp_track_file":  "track_file",
-	"lvs_flush_onstop": "lvs_flush_on_stop",
-	"neighbour_ip":     "neighbor_ip",
-}
-
 // contextNames describes each context for messages.
 var contextNames = map[string]string{
 	"root":               "the top level",

@@ -69,14 +69,6 @@ var routeTables = map[string]int{"default": 253, "main": 254, "local": 255}
 // routeProtos are the protocol names in iproute2's rt_protos.
 var routeProtos = map[string]int{"redirect": 1, "kernel": 2, "boot": 3, "static": 4, "ra": 9, "mrt": 10, "zebra": 11, "bird": 12, "dnrouted": 13, "xorp": 14, "ntk": 15, "dhcp": 16, "keepalived": 18, "babel": 42, "bgp": 186, "isis": 187, "ospf": 188, "rip": 189, "eigrp": 192}
 
-func parseTable(s string) (int, bool) {
-	if v, ok := routeTables[s]; ok {
-		return v, true
-	}
-	v, err := strconv.Atoi(s)
-	return v, err == nil && v >= 0
-}
-
 // expandRange expands keepalived's address ranges: "192.0.2.1-10",
 // "192.0.2.250-192.0.3.10" and "192.0.2.8/29" (every address in it), at
 // most limit addresses. ok is false when s is not a range.
