@@ -115,6 +115,9 @@ func (l *Lab) addNS(name, port string, n int) *Host {
 	br := l.Bridge.Name
 	l.run("ip", "-n", br, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", name)
 	l.run("ip", "-n", br, "link", "set", port, "master", "br0", "up")
+	// No duplicate address detection: a tentative link-local address
+	// cannot source VRRPv3 adverts for the first seconds.
+	l.run("ip", "netns", "exec", name, "sysctl", "-qw", "net.ipv6.conf.eth0.accept_dad=0")
 	l.run("ip", "-n", name, "link", "set", "eth0", "address", h.MAC.String(), "up")
 	l.run("ip", "-n", name, "addr", "add", h.IP4.String()+"/24", "dev", "eth0")
 	l.run("ip", "-n", name, "addr", "add", h.IP6.String()+"/64", "dev", "eth0", "nodad")
@@ -202,6 +205,16 @@ func (l *Lab) setPort(h *Host, up bool) time.Time {
 		l.tb.Fatalf("set port %s up=%v: %v", h.Port, up, err)
 	}
 	return at
+}
+
+// Isolate makes the hosts' bridge ports isolated: they no longer reach one
+// another, but still reach every other host (bridge port isolation). Two
+// backups measured side by side must not hear each other's adverts.
+func (l *Lab) Isolate(hosts ...*Host) {
+	l.tb.Helper()
+	for _, h := range hosts {
+		l.run("ip", "-n", l.Bridge.Name, "link", "set", "dev", h.Port, "type", "bridge_slave", "isolated", "on")
+	}
 }
 
 // HasAddr says whether the host's eth0 has the address (CIDR or bare).

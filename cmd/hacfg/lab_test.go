@@ -3,6 +3,7 @@
 package main
 
 import (
+	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -99,4 +100,42 @@ func labOnlyVIP(t *testing.T, addr string, owner *bench.Host, hosts ...*bench.Ho
 			t.Fatalf("%s holds %s: %v, want %v; addresses:\n%s", h.Name, addr, got, want, h.Addrs())
 		}
 	}
+}
+
+// labCluster is one cluster file for two hacfg nodes, lb1 (priority 150,
+// initial MASTER) and lb2 (100), with VI_1 (VRID 51, VRRPv3, 100 ms
+// adverts) holding vip.
+func labCluster(vip string) string {
+	return `node "lb1" {}
+node "lb2" {}
+
+vrrp_instance "VI_1" {
+  interface         = "eth0"
+  virtual_router_id = 51
+  version           = 3
+  advert_int        = "100ms"
+  virtual_ipaddress = ["` + vip + `"]
+
+  node "lb1" {
+    state    = "MASTER"
+    priority = 150
+  }
+  node "lb2" {
+    priority = 100
+  }
+}
+`
+}
+
+// labV3 is a VRRPv3 100 ms instance for the hacfg-only tests.
+func labV3(name string, vrid, prio int, vips ...string) bench.VRRP {
+	return bench.VRRP{Name: name, VRID: vrid, Version: 3, Interval: 100 * time.Millisecond, Priority: prio, VIPs: vips}
+}
+
+// labLinkLocal is the EUI-64 link-local address of a MAC.
+func labLinkLocal(mac net.HardwareAddr) netip.Addr {
+	var a [16]byte
+	a[0], a[1] = 0xfe, 0x80
+	copy(a[8:], []byte{mac[0] ^ 2, mac[1], mac[2], 0xff, 0xfe, mac[3], mac[4], mac[5]})
+	return netip.AddrFrom16(a)
 }
