@@ -23,6 +23,21 @@ func (c *configFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.node, "node", "", "node to act as (default: the node matching the hostname)")
 }
 
+// parse parses the flags; a single positional argument is the config path
+// when -c is not given.
+func (c *configFlags) parse(fs *flag.FlagSet, args []string) error {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 1 && c.path == defaultConfig {
+		c.path = pos[0]
+	} else if len(pos) > 0 {
+		return fmt.Errorf("unexpected arguments %q", pos)
+	}
+	return nil
+}
+
 // load reads and validates the config and selects the node. Diagnostics are
 // rendered to stderr; any error yields errExit(1).
 func (c *configFlags) load(e *env) (*schema.Config, string, error) {
@@ -66,14 +81,8 @@ func cmdValidate(e *env, args []string) error {
 	fs := newFlags(e, "validate", "[-c PATH] [--node NAME]")
 	var cf configFlags
 	cf.register(fs)
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
+	if err := cf.parse(fs, args); err != nil {
 		return err
-	}
-	if len(pos) == 1 && cf.path == defaultConfig {
-		cf.path = pos[0]
-	} else if len(pos) > 0 {
-		return fmt.Errorf("unexpected arguments %q", pos)
 	}
 	cfg, node, err := cf.load(e)
 	if err != nil {

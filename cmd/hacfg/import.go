@@ -62,14 +62,8 @@ func cmdExport(e *env, args []string) error {
 	cf.register(fs)
 	format := fs.String("format", "keepalived", "output format (only keepalived)")
 	out := fs.String("o", "", "write to this file instead of stdout")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
+	if err := cf.parse(fs, args); err != nil {
 		return err
-	}
-	if len(pos) == 1 && cf.path == defaultConfig {
-		cf.path = pos[0]
-	} else if len(pos) > 0 {
-		return fmt.Errorf("unexpected arguments %q", pos)
 	}
 	if *format != "keepalived" {
 		return fmt.Errorf("unknown --format %q (only keepalived)", *format)

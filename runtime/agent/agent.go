@@ -557,14 +557,12 @@ func (a *Agent) transition(st *instance, t vrrp.Transition) {
 		a.pending.instances = map[string]bool{}
 	}
 	a.pending.instances[st.name] = true
-	in := st.schema
 	a.mu.Unlock()
 	a.log.Info("vrrp transition", "instance", t.Instance, "from", t.From.String(), "to", t.To.String(), "reason", t.Reason, "priority", t.Priority, "master", t.Master)
 	a.afterTransition(st, t)
 	if role != runtime.RoleMaster && a.deps.Announcer != nil {
 		a.deps.Announcer.Stop(st.name)
 	}
-	_ = in
 	a.poke()
 }
 

@@ -80,25 +80,48 @@ func newLab(t *testing.T, config string) *lab {
 	return &lab{t: t, clock: clock, net: fake.NewNetwork(clock), dir: dir, nodes: map[string]*node{}}
 }
 
+// nodeOpts vary how launch starts an agent.
+type nodeOpts struct {
+	kernel *fake.Kernel         // default: a fresh kernel with eth0
+	inv    *reconcile.Inventory // default: empty
+	node   string               // --node (default: the node's name; "-" for none)
+	deps   func(*Deps)          // adjusts the dependencies
+}
+
 func (l *lab) start(name, addr string, kernel *fake.Kernel, inv *reconcile.Inventory) *node {
 	l.t.Helper()
-	if kernel == nil {
-		kernel = fake.NewKernel("eth0")
+	return l.launch(name, addr, nodeOpts{kernel: kernel, inv: inv})
+}
+
+// launch starts an agent on the lab's network with its own kernel.
+func (l *lab) launch(name, addr string, o nodeOpts) *node {
+	l.t.Helper()
+	if o.kernel == nil {
+		o.kernel = fake.NewKernel("eth0")
 	}
-	if inv == nil {
-		inv = reconcile.NewInventory()
+	if o.inv == nil {
+		o.inv = reconcile.NewInventory()
 	}
-	n := &node{name: name, addr: netip.MustParseAddr(addr), kernel: kernel, ann: fake.NewAnnouncer(l.clock), done: make(chan error, 1)}
-	n.rec = &reconcile.Reconciler{Kernel: kernel, Inventory: inv, Now: l.clock.Now}
-	sched := announce.New(n.ann, l.clock, nil)
-	n.agent = New(Deps{
+	switch o.node {
+	case "":
+		o.node = name
+	case "-":
+		o.node = ""
+	}
+	n := &node{name: name, addr: netip.MustParseAddr(addr), kernel: o.kernel, ann: fake.NewAnnouncer(l.clock), done: make(chan error, 1)}
+	n.rec = &reconcile.Reconciler{Kernel: o.kernel, Inventory: o.inv, Now: l.clock.Now}
+	deps := Deps{
 		Reconciler: n.rec,
 		DialVRRP: func(iface string, fam runtime.Family, src netip.Addr) (runtime.VRRPConn, error) {
 			return l.net.Attach("lan", iface, n.addr)
 		},
-		Announcer: sched,
+		Announcer: announce.New(n.ann, l.clock, nil),
 		Clock:     l.clock,
-	}, Options{ConfigPath: l.dir, Node: name, Debounce: 20 * time.Millisecond, FullInterval: time.Hour})
+	}
+	if o.deps != nil {
+		o.deps(&deps)
+	}
+	n.agent = New(deps, Options{ConfigPath: l.dir, Node: o.node, Debounce: 20 * time.Millisecond, FullInterval: time.Hour})
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	go func() { n.done <- n.agent.Run(ctx) }()

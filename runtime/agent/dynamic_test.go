@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hacfg/hacfg/reconcile"
-	"github.com/hacfg/hacfg/runtime"
 	"github.com/hacfg/hacfg/runtime/check"
 	"github.com/hacfg/hacfg/runtime/fake"
 	"github.com/hacfg/hacfg/runtime/script"
@@ -99,23 +97,7 @@ vrrp_instance "VI_B" {
 
 func (l *lab) startWith(name, addr string, runner script.Runner) *node {
 	l.t.Helper()
-	kernel := fake.NewKernel("eth0")
-	n := &node{name: name, addr: netip.MustParseAddr(addr), kernel: kernel, ann: fake.NewAnnouncer(l.clock), done: make(chan error, 1)}
-	n.rec = &reconcile.Reconciler{Kernel: kernel, Inventory: reconcile.NewInventory(), Now: l.clock.Now}
-	n.agent = New(Deps{
-		Reconciler: n.rec,
-		DialVRRP: func(iface string, fam runtime.Family, src netip.Addr) (runtime.VRRPConn, error) {
-			return l.net.Attach("lan", iface, n.addr)
-		},
-		Runner: runner,
-		Clock:  l.clock,
-	}, Options{ConfigPath: l.dir, Node: name, Debounce: 20 * time.Millisecond, FullInterval: time.Hour})
-	ctx, cancel := context.WithCancel(context.Background())
-	n.cancel = cancel
-	go func() { n.done <- n.agent.Run(ctx) }()
-	l.nodes[name] = n
-	l.eventually("agent "+name+" started", func() bool { return len(n.agent.Status().Instances) > 0 })
-	return n
+	return l.launch(name, addr, nodeOpts{deps: func(d *Deps) { d.Runner = runner }})
 }
 
 // TestAgentTrackingAndSyncGroup: the sync group makes VI_B follow VI_A to
@@ -232,22 +214,10 @@ func TestAgentHealthScopedReconcile(t *testing.T) {
 	l := newLab(t, healthConfig)
 	prober := &scriptedProber{down: map[netip.AddrPort]bool{}}
 	kernel := fake.NewKernel("eth0")
-	n := &node{name: "lb1", addr: netip.MustParseAddr("192.0.2.1"), kernel: kernel, done: make(chan error, 1)}
-	n.rec = &reconcile.Reconciler{Kernel: kernel, Inventory: reconcile.NewInventory(), Now: l.clock.Now}
-	n.agent = New(Deps{
-		Reconciler: n.rec,
-		DialVRRP: func(iface string, fam runtime.Family, src netip.Addr) (runtime.VRRPConn, error) {
-			return l.net.Attach("lan", iface, n.addr)
-		},
-		Runner:      &switchRunner{fail: map[string]bool{}},
-		CheckProber: prober,
-		Clock:       l.clock,
-	}, Options{ConfigPath: l.dir, Debounce: 20 * time.Millisecond, FullInterval: time.Hour})
-	ctx, cancel := context.WithCancel(context.Background())
-	n.cancel = cancel
-	go func() { n.done <- n.agent.Run(ctx) }()
-	l.nodes["lb1"] = n
-	l.eventually("started", func() bool { return len(n.agent.Status().Instances) > 0 })
+	n := l.launch("lb1", "192.0.2.1", nodeOpts{kernel: kernel, node: "-", deps: func(d *Deps) {
+		d.Runner = &switchRunner{fail: map[string]bool{}}
+		d.CheckProber = prober
+	}})
 
 	suspended := func() bool {
 		for _, vs := range n.agent.Status().Servers {
