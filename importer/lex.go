@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -20,11 +21,36 @@ const (
 	maxCells         = 20_000_000 // code points built by substitution, in total
 )
 
-// cell is one code point of a line with the source range it came from.
+// cell is one code point of a line with the source position it came from.
+// It is kept small (a file is held as cells while it is read): a code point
+// read from the file stores its start and derives its end; one that stands
+// for a wider range (substituted text) points at that range.
 type cell struct {
-	r          rune
-	file       string
-	start, end hcl.Pos
+	r              rune
+	line, col, off int32
+	file           string
+	wide           *hcl.Range
+}
+
+func (c cell) fileName() string {
+	if c.wide != nil {
+		return c.wide.Filename
+	}
+	return c.file
+}
+
+func (c cell) startPos() hcl.Pos {
+	if c.wide != nil {
+		return c.wide.Start
+	}
+	return hcl.Pos{Line: int(c.line), Column: int(c.col), Byte: int(c.off)}
+}
+
+func (c cell) endPos() hcl.Pos {
+	if c.wide != nil {
+		return c.wide.End
+	}
+	return hcl.Pos{Line: int(c.line), Column: int(c.col) + 1, Byte: int(c.off) + utf8.RuneLen(c.r)}
 }
 
 type text []cell
@@ -39,7 +65,7 @@ func (t text) String() string {
 
 // rng is the source range covered by t; t must not be empty.
 func (t text) rng() hcl.Range {
-	return hcl.Range{Filename: t[0].file, Start: t[0].start, End: t[len(t)-1].end}
+	return hcl.Range{Filename: t[0].fileName(), Start: t[0].startPos(), End: t[len(t)-1].endPos()}
 }
 
 func (t text) hasPrefix(s string) bool {
@@ -85,49 +111,55 @@ type physLine struct {
 	end   hcl.Pos // position just after the line's last character
 }
 
-// splitLines cuts src into lines, computing every code point's position.
-// A UTF-8 byte order mark at the start is skipped; "\r\n" and trailing "\r"
-// are line ends, as keepalived strips them.
-func splitLines(file string, src []byte) []physLine {
-	var lines []physLine
+// eachLine cuts src into lines, computing every code point's position, and
+// calls f with each line in turn until f returns false; only one line is
+// held as cells at a time. A UTF-8 byte order mark at the start is skipped;
+// "\r\n" and trailing "\r" are line ends, as keepalived strips them.
+func eachLine(file string, src []byte, f func(physLine) bool) {
 	off := 0
 	if strings.HasPrefix(string(src[:min(3, len(src))]), "\uFEFF") {
 		off = 3
 	}
-	line, col := 1, 1
-	var cur text
+	line := 1
 	for off < len(src) {
-		r, w := utf8.DecodeRune(src[off:])
-		if r == '\n' {
-			for len(cur) > 0 && cur[len(cur)-1].r == '\r' {
-				cur = cur[:len(cur)-1]
-			}
-			lines = append(lines, physLine{cells: cur, end: posAfter(cur, line, off)})
-			cur = nil
-			off += w
-			line++
-			col = 1
-			continue
+		end := bytes.IndexByte(src[off:], '\n')
+		last := end < 0
+		if last {
+			end = len(src) - off
 		}
-		start := hcl.Pos{Line: line, Column: col, Byte: off}
-		cur = append(cur, cell{r: r, file: file, start: start, end: hcl.Pos{Line: line, Column: col + 1, Byte: off + w}})
-		off += w
-		col++
-	}
-	if len(cur) > 0 {
+		cur := make(text, 0, end)
+		col := 1
+		for i := off; i < off+end; {
+			r, w := utf8.DecodeRune(src[i:])
+			if r == utf8.RuneError && w == 1 {
+				// Keep the end position exact for an invalid byte.
+				rr := hcl.Range{Filename: file, Start: hcl.Pos{Line: line, Column: col, Byte: i}, End: hcl.Pos{Line: line, Column: col + 1, Byte: i + 1}}
+				cur = append(cur, cell{r: r, wide: &rr})
+			} else {
+				cur = append(cur, cell{r: r, file: file, line: int32(line), col: int32(col), off: int32(i)})
+			}
+			i += w
+			col++
+		}
 		for len(cur) > 0 && cur[len(cur)-1].r == '\r' {
 			cur = cur[:len(cur)-1]
 		}
-		lines = append(lines, physLine{cells: cur, end: posAfter(cur, line, off)})
+		if !f(physLine{cells: cur, end: posAfter(cur, line, off+end)}) {
+			return
+		}
+		if last {
+			return
+		}
+		off += end + 1
+		line++
 	}
-	return lines
 }
 
 func posAfter(cur text, line, off int) hcl.Pos {
 	if len(cur) == 0 {
 		return hcl.Pos{Line: line, Column: 1, Byte: off}
 	}
-	return cur[len(cur)-1].end
+	return cur[len(cur)-1].endPos()
 }
 
 // decomment removes comments and leading/trailing blanks from a line, as
@@ -143,6 +175,9 @@ func decomment(in text) (out text, comment string, cont, openQuote bool) {
 	quote := false
 	skip := -1
 	var contCell cell
+	// out is written over in: each cell is read before anything is
+	// written at or past its index.
+	out = in[:0]
 	for i := 0; i < len(in); i++ {
 		c := in[i]
 		switch {
@@ -246,14 +281,14 @@ func (lx *lexer) readFile(name string) {
 	prev := lx.curFile
 	lx.curFile = name
 	lx.stack = append(lx.stack, name)
-	lines := splitLines(name, src)
-	lx.srcLines += len(lines)
-	for _, pl := range lines {
+	lx.srcLines += bytes.Count(src, []byte("\n")) + 1
+	eachLine(name, src, func(pl physLine) bool {
 		if lx.stopped {
-			break
+			return false
 		}
 		lx.physical(pl)
-	}
+		return true
+	})
 	lx.finishCollect()
 	lx.stack = lx.stack[:len(lx.stack)-1]
 	lx.curFile = prev
@@ -361,8 +396,8 @@ func (lx *lexer) undefinedRef(ref text) {
 	inQuotes := false
 	// A reference inside a quoted string is most likely meant for a
 	// script's shell; keepalived keeps it literally.
-	if len(ref) > 0 && ref[0].file != "" {
-		inQuotes = ref[0].start.Line > 0 && lx.quotedAt(ref)
+	if len(ref) > 0 && ref[0].fileName() != "" {
+		inQuotes = ref[0].startPos().Line > 0 && lx.quotedAt(ref)
 	}
 	sev := hcl.DiagError
 	detail := fmt.Sprintf("%s is not defined (define it with a line \"%s=value\" before this line); keepalived would leave the text unchanged.",
@@ -377,11 +412,11 @@ func (lx *lexer) undefinedRef(ref text) {
 // quotedAt reports whether ref starts inside a double-quoted string on its
 // source line (best effort, for choosing a diagnostic's severity).
 func (lx *lexer) quotedAt(ref text) bool {
-	src, ok := lx.sources[ref[0].file]
+	src, ok := lx.sources[ref[0].fileName()]
 	if !ok {
 		return false
 	}
-	b := ref[0].start.Byte
+	b := ref[0].startPos().Byte
 	ls := strings.LastIndexByte(string(src[:b]), '\n') + 1
 	return strings.Count(string(src[ls:b]), "\"")%2 == 1
 }
@@ -582,9 +617,9 @@ func (lx *lexer) defValue(d *def, ref hcl.Range) text {
 	switch d.std {
 	case "":
 		v := make(text, len(d.value))
+		at := ref
 		for i, c := range d.value {
-			c.file, c.start, c.end = ref.Filename, ref.Start, ref.End
-			v[i] = c
+			v[i] = cell{r: c.r, wide: &at}
 		}
 		return v
 	case "_PWD":
@@ -600,8 +635,9 @@ func (lx *lexer) defValue(d *def, ref hcl.Range) text {
 		s = "!"
 	}
 	v := make(text, 0, len(s))
+	at := ref
 	for _, r := range s {
-		v = append(v, cell{r: r, file: ref.Filename, start: ref.Start, end: ref.End})
+		v = append(v, cell{r: r, wide: &at})
 	}
 	return v
 }
@@ -610,7 +646,7 @@ func (lx *lexer) defValue(d *def, ref hcl.Range) text {
 func (lx *lexer) setVar(name, value string, at hcl.Range) {
 	v := make(text, 0, len(value))
 	for _, r := range value {
-		v = append(v, cell{r: r, file: at.Filename, start: at.Start, end: at.End})
+		v = append(v, cell{r: r, wide: &at})
 	}
 	lx.defs[name] = &def{name: name, value: v}
 }
