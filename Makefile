@@ -35,8 +35,9 @@ test-unit:
 test-integration: deps
 	$(GO) test -count=1 -timeout 30m -run Integration $(PKGS)
 
+# test-vm runs the tests that need real IPVS inside a qemu VM.
 test-vm: deps
-	$(GO) test -count=1 -timeout 20m -run 'TestIntegrationVM' -v ./runtime/linux/...
+	$(GO) test -count=1 -timeout 20m -run 'TestIntegrationVM' -v ./runtime/linux/... ./cmd/...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -49,10 +50,15 @@ demo: build
 bench: build deps
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m ./bench/...
 
+# fuzz runs every fuzz target for FUZZTIME each.
+FUZZTIME ?= 30s
 fuzz:
-	@for t in $$($(GO) test -list 'Fuzz.*' ./schema ./importer ./runtime/vrrp 2>/dev/null | grep ^Fuzz); do :; done
-	$(GO) test -run '^$$' -fuzz FuzzDecodeHCL -fuzztime 30s ./schema
-	$(GO) test -run '^$$' -fuzz FuzzDecodeYAML -fuzztime 30s ./schema
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeHCL$$' -fuzztime $(FUZZTIME) ./schema
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeYAML$$' -fuzztime $(FUZZTIME) ./schema
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./importer
+	$(GO) test -run '^$$' -fuzz '^FuzzImport$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./importer
+	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) ./runtime/vrrp
+	$(GO) test -run '^$$' -fuzz '^FuzzDNSParse$$' -fuzztime $(FUZZTIME) ./runtime/check
 
 clean:
 	rm -rf bin

@@ -79,8 +79,9 @@ func TestIntegrationPlanApplyNetns(t *testing.T) {
 	must(t, os.WriteFile(cfgPath, []byte(netConfig), 0o644))
 	state := filepath.Join(dir, "state")
 	common := []string{"-c", cfgPath, "--netns", path, "--state-dir", state}
-	// A foreign address that hacfg must leave alone.
+	// A foreign address and a foreign route that hacfg must leave alone.
 	ipCmd(t, "-n", ns, "addr", "add", "192.0.2.99/24", "dev", "eth0")
+	ipCmd(t, "-n", ns, "route", "add", "203.0.113.128/25", "via", "192.0.2.254", "proto", "static")
 
 	r := runCmd(t, append([]string{"plan", "--detailed-exitcode"}, common...)...)
 	if r.code != 2 || !strings.Contains(r.stdout, "Plan: 5 to add, 0 to change, 0 to destroy.") ||
@@ -127,6 +128,10 @@ func TestIntegrationPlanApplyNetns(t *testing.T) {
 	addrs = ipCmd(t, "-n", ns, "-o", "addr", "show", "dev", "eth0")
 	if strings.Contains(addrs, "192.0.2.10/24") || !strings.Contains(addrs, "203.0.113.1/32") || !strings.Contains(addrs, "192.0.2.99/24") {
 		t.Fatalf("after backup:\n%s", addrs)
+	}
+	if routes := ipCmd(t, "-n", ns, "route", "show"); !strings.Contains(routes, "203.0.113.128/25 via 192.0.2.254 dev eth0 proto static") ||
+		strings.Contains(routes, "198.51.100.0/24") {
+		t.Fatalf("routes after backup (the foreign one must stay, the virtual one go):\n%s", routes)
 	}
 	// A saved plan goes stale when what it touches changes under it.
 	planFile := filepath.Join(dir, "p.json")
