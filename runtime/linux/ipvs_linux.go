@@ -220,7 +220,7 @@ func (k *Kernel) ListAll() ([]runtime.VirtualServer, error) {
 		s, err := k.openIPVSSock()
 		if err == nil {
 			defer s.close()
-			out, err = s.listAll()
+			out, err = k.listAll(s)
 			return err
 		}
 		k.log.Debug("ipvs: no dump socket, listing through moby/ipvs", "err", err)

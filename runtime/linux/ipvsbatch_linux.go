@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	goruntime "runtime"
+	"sync"
 	"syscall"
 
 	"github.com/moby/ipvs"
@@ -690,13 +692,51 @@ func (s *ipvsSock) listServices() ([]runtime.Service, error) {
 	return out, err
 }
 
-// listAll dumps every service, then each one's destinations.
-func (s *ipvsSock) listAll() ([]runtime.VirtualServer, error) {
+// listAll dumps every service through s, then each one's destinations.
+// IPVS dumps destinations one service at a time; on a large table the
+// per-service round trips are shared among a few sockets working in
+// parallel (the kernel serialises the dumps themselves, not the system
+// calls and parsing around them).
+func (k *Kernel) listAll(s *ipvsSock) ([]runtime.VirtualServer, error) {
 	svcs, err := s.listServices()
 	if err != nil {
 		return nil, err
 	}
 	out := make([]runtime.VirtualServer, len(svcs))
+	socks := []*ipvsSock{s}
+	if len(svcs) >= ipvsParallelDumpMin {
+		for range min(goruntime.GOMAXPROCS(0), ipvsDumpSockets) - 1 {
+			extra, err := k.openIPVSSock()
+			if err != nil {
+				break // fewer workers, same result
+			}
+			defer extra.close()
+			socks = append(socks, extra)
+		}
+	}
+	errs := make([]error, len(socks))
+	var wg sync.WaitGroup
+	per := (len(svcs) + len(socks) - 1) / len(socks)
+	for w, sock := range socks {
+		lo, hi := min(w*per, len(svcs)), min((w+1)*per, len(svcs))
+		wg.Go(func() { errs[w] = sock.listDests(svcs[lo:hi], out[lo:hi]) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Parallel destination dumps: from this many services on, with up to this
+// many sockets.
+const (
+	ipvsParallelDumpMin = 256
+	ipvsDumpSockets     = 4
+)
+
+// listDests dumps the destinations of each of svcs into out.
+func (s *ipvsSock) listDests(svcs []runtime.Service, out []runtime.VirtualServer) error {
 	// One backing array for all destinations; each service's slice is
 	// taken once its dump is complete, so growing it is safe.
 	slab := make([]runtime.Destination, 0, 8*len(svcs))
@@ -715,9 +755,9 @@ func (s *ipvsSock) listAll() ([]runtime.VirtualServer, error) {
 			})
 		})
 		if err != nil {
-			return nil, fmt.Errorf("destinations of %s: %w", key, err)
+			return fmt.Errorf("destinations of %s: %w", key, err)
 		}
 		out[i] = runtime.VirtualServer{Service: svc, Destinations: slab[lo:len(slab):len(slab)]}
 	}
-	return out, nil
+	return nil
 }

@@ -3,6 +3,7 @@ package linux_test
 import (
 	"errors"
 	"net/netip"
+	goruntime "runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -177,5 +178,62 @@ func TestIntegrationIPVSBatchLarge(t *testing.T) {
 	}
 	if wantLeft := 1200 - (len(errs) - 1); left != wantLeft {
 		t.Errorf("%d destinations left, want %d", left, wantLeft)
+	}
+}
+
+// TestIntegrationIPVSListAllLarge lists a table large enough for ListAll
+// to share the destination dumps among several sockets, and checks it
+// against what was written and against ListDestinations.
+func TestIntegrationIPVSListAllLarge(t *testing.T) {
+	k := ktOpenIPVS(t)
+	// Several sockets even on a one-CPU VM.
+	prev := goruntime.GOMAXPROCS(4)
+	t.Cleanup(func() { goruntime.GOMAXPROCS(prev) })
+	var ops []runtime.IPVSOp
+	var want []runtime.VirtualServer
+	for i := range 600 {
+		svc := runtime.Service{Protocol: runtime.ProtocolTCP, Addr: netip.AddrFrom4([4]byte{192, 0, 2, byte(i%250 + 1)}), Port: uint16(1000 + i/250), Scheduler: "wrr"}
+		if i%5 == 4 {
+			svc = runtime.Service{Protocol: runtime.ProtocolUDP, Addr: netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(i >> 8), 15: byte(i)}), Port: 53, Scheduler: "rr"}
+		}
+		ops = append(ops, runtime.IPVSOp{Kind: runtime.IPVSAddService, Service: svc})
+		vs := runtime.VirtualServer{Service: svc.Normalize()}
+		for j := range i % 4 {
+			d := runtime.Destination{Addr: netip.AddrFrom4([4]byte{203, 0, 113, byte(j + 1)}), Port: svc.Port, Weight: i%9 + j, Forward: runtime.ForwardDR}
+			if svc.Addr.Is6() {
+				d.Addr = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 1, 15: byte(j + 1)})
+			}
+			ops = append(ops, runtime.IPVSOp{Kind: runtime.IPVSAddDestination, Key: svc.Key(), Destination: d})
+			vs.Destinations = append(vs.Destinations, d)
+		}
+		vs.Destinations = ktSortDests(vs.Destinations)
+		want = append(want, vs)
+	}
+	for i, err := range k.IPVSBatch(ops) {
+		if err != nil {
+			t.Fatalf("op %d: %v", i, err)
+		}
+	}
+	slices.SortFunc(want, func(a, b runtime.VirtualServer) int {
+		return strings.Compare(a.Service.Key().String(), b.Service.Key().String())
+	})
+	got := ktListAllSorted(t, k)
+	for i := range got {
+		if len(got[i].Destinations) == 0 {
+			got[i].Destinations = nil
+		}
+	}
+	if diff := cmp.Diff(want, got, ktCmp); diff != "" {
+		t.Errorf("ListAll (-want +got):\n%s", diff)
+	}
+	for _, vs := range want[:20] {
+		ds, err := k.ListDestinations(vs.Service.Key())
+		ktMust(t, err)
+		if len(ds) == 0 {
+			ds = nil
+		}
+		if diff := cmp.Diff(vs.Destinations, ktSortDests(ds), ktCmp); diff != "" {
+			t.Errorf("ListDestinations(%s) (-want +got):\n%s", vs.Service.Key(), diff)
+		}
 	}
 }
