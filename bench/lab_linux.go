@@ -83,6 +83,13 @@ func NewLab(tb testing.TB, lbs int) *Lab {
 	h := fnv.New32a()
 	h.Write([]byte(tb.Name()))
 	prefix := fmt.Sprintf("hl%d-%08x", os.Getpid(), h.Sum32())
+	// A test may build several labs, one after another or at once.
+	for i := 2; ; i++ {
+		if _, err := os.Stat("/run/netns/" + prefix + "-br"); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		prefix = fmt.Sprintf("hl%d-%08x-%d", os.Getpid(), h.Sum32(), i)
+	}
 	dir, err := os.MkdirTemp("", "hlab")
 	if err != nil {
 		tb.Fatal(err)
