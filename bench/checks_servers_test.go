@@ -1,0 +1,185 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	goruntime "runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+)
+
+// ckNS is a fresh network namespace with lo up. Each checker under test
+// gets its own, with its own listeners and its own IPVS: a namespace whose
+// IPVS held 10,000 destinations is no fair ground for the next load (the
+// kernel keeps deleted destinations in a per-namespace trash list that it
+// searches on every add).
+type ckNS struct {
+	ns, orig netns.NsHandle
+}
+
+func newCkNS() (*ckNS, error) {
+	goruntime.LockOSThread()
+	defer goruntime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		return nil, fmt.Errorf("netns: current: %w", err)
+	}
+	ns, err := netns.New() // moves this thread into it
+	if err != nil {
+		orig.Close()
+		return nil, fmt.Errorf("netns: new: %w", err)
+	}
+	n := &ckNS{ns: ns, orig: orig}
+	lo, err := netlink.LinkByName("lo")
+	if err == nil {
+		err = netlink.LinkSetUp(lo) // without lo up IPVS rejects destinations
+	}
+	if setErr := netns.Set(orig); setErr != nil {
+		panic(fmt.Sprintf("netns: cannot return to the original namespace: %v", setErr))
+	}
+	if err != nil {
+		n.close()
+		return nil, fmt.Errorf("netns: lo up: %w", err)
+	}
+	return n, nil
+}
+
+// path names the namespace for linux.Open.
+func (n *ckNS) path() string { return fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), int(n.ns)) }
+
+// do runs f on a thread inside the namespace: sockets f opens and
+// processes it starts belong to it.
+func (n *ckNS) do(f func() error) error {
+	goruntime.LockOSThread()
+	defer goruntime.UnlockOSThread()
+	if err := netns.Set(n.ns); err != nil {
+		return fmt.Errorf("netns: enter: %w", err)
+	}
+	defer func() {
+		if err := netns.Set(n.orig); err != nil {
+			panic(fmt.Sprintf("netns: cannot return to the original namespace: %v", err))
+		}
+	}()
+	return f()
+}
+
+func (n *ckNS) close() {
+	n.ns.Close()
+	n.orig.Close()
+}
+
+// ckServers are the real servers of a ckSet, listening in the test
+// process: for TCP_CHECK a listener that accepts and closes, for HTTP_GET
+// one HTTP server on all the listeners answering 200 "ok", or 503 once the
+// real server is marked down.
+type ckServers struct {
+	set   ckSet
+	ls    []net.Listener
+	index map[netip.AddrPort]int
+	down  []atomic.Bool
+	srv   *http.Server
+	wg    sync.WaitGroup
+
+	mu     sync.Mutex
+	closed []bool
+}
+
+// ckListen opens the listeners of set. Call it inside the namespace the
+// checkers run in (ckNS.do).
+func ckListen(set ckSet) (*ckServers, error) {
+	s := &ckServers{set: set, ls: make([]net.Listener, set.n), down: make([]atomic.Bool, set.n), closed: make([]bool, set.n)}
+	for k := range set.n {
+		l, err := net.Listen("tcp4", set.real(k).String())
+		if err != nil {
+			s.close()
+			return nil, fmt.Errorf("real server %d: %w", k, err)
+		}
+		s.ls[k] = l
+	}
+	switch set.kind {
+	case ckTCP:
+		for _, l := range s.ls {
+			s.wg.Go(func() {
+				for {
+					c, err := l.Accept()
+					if err != nil {
+						if errors.Is(err, net.ErrClosed) {
+							return
+						}
+						time.Sleep(time.Millisecond) // EMFILE and such: let it pass
+						continue
+					}
+					c.Close()
+				}
+			})
+		}
+	case ckHTTP:
+		s.index = make(map[netip.AddrPort]int, set.n)
+		for k := range set.n {
+			s.index[set.real(k)] = k
+		}
+		s.srv = &http.Server{
+			Handler:           http.HandlerFunc(s.serveHTTP),
+			ReadHeaderTimeout: 5 * time.Second,
+		}
+		s.srv.SetKeepAlivesEnabled(false)
+		for _, l := range s.ls {
+			s.wg.Go(func() { _ = s.srv.Serve(l) })
+		}
+	}
+	return s, nil
+}
+
+func (s *ckServers) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	status := http.StatusOK
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(*net.TCPAddr); ok {
+		ap := a.AddrPort()
+		if k, ok := s.index[netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())]; ok && s.down[k].Load() {
+			status = http.StatusServiceUnavailable
+		}
+	}
+	w.Header().Set("Content-Length", "3")
+	w.WriteHeader(status)
+	io.WriteString(w, "ok\n")
+}
+
+// markDown makes real server k fail its check from now on: its TCP
+// listener is closed (connections are refused), or its HTTP server answers
+// 503.
+func (s *ckServers) markDown(k int) {
+	switch s.set.kind {
+	case ckTCP:
+		s.mu.Lock()
+		if !s.closed[k] {
+			s.closed[k] = true
+			s.ls[k].Close()
+		}
+		s.mu.Unlock()
+	case ckHTTP:
+		s.down[k].Store(true)
+	}
+}
+
+func (s *ckServers) close() {
+	if s.srv != nil {
+		s.srv.Close() // closes the listeners
+	}
+	s.mu.Lock()
+	for k, l := range s.ls {
+		if l != nil && !s.closed[k] {
+			s.closed[k] = true
+			l.Close()
+		}
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
