@@ -153,6 +153,11 @@ func Desired(cfg *schema.Config, facts runtime.Facts, scope Scope) (State, []str
 					errs = append(errs, err.Error())
 					continue
 				}
+				// A new master's IPv6 addresses must work at once: no
+				// duplicate address detection, as keepalived adds them.
+				if a.Address.Addr().Is6() {
+					o.Address.NoDAD = true
+				}
 				o.Dynamic = true
 				st.add(o)
 			}
@@ -208,7 +213,7 @@ var scopes = map[string]runtime.Scope{
 }
 
 func addressObject(owner string, a schema.VirtualAddress, defIface string) (*Object, error) {
-	ra := runtime.Address{Interface: a.Dev, Prefix: a.Address, Label: a.Label, Scope: scopes[a.Scope]}
+	ra := runtime.Address{Interface: a.Dev, Prefix: a.Address, Label: a.Label, Scope: scopes[a.Scope], NoDAD: a.NoDAD}
 	if ra.Interface == "" {
 		ra.Interface = defIface
 	}

@@ -145,6 +145,7 @@ func equal(desired, observed *Object) bool {
 			o.Broadcast = d.Broadcast
 		}
 		d.Protocol, o.Protocol = 0, 0
+		d.NoDAD, o.NoDAD = false, false
 		return d == o
 	case KindRoute:
 		d, o := *desired.Route, *observed.Route

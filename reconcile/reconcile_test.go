@@ -531,7 +531,7 @@ vrrp_instance "VI_6" {
 ip link add vmac6 link eth0 address 00:00:5e:00:02:07 type macvlan mode private up
 ip link add vrrp.51 link eth0 address 00:00:5e:00:01:33 type macvlan mode private up
 ip addr add 192.0.2.10/24 dev vrrp.51
-ip addr add 2001:db8::10/64 dev vmac6
+ip addr add 2001:db8::10/64 dev vmac6 nodad
 `
 	if diff := cmp.Diff(want, k.String()); diff != "" {
 		t.Errorf("master (-want +got):\n%s", diff)

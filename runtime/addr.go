@@ -22,6 +22,10 @@ type Address struct {
 	Scope     Scope
 	Broadcast netip.Addr
 	Protocol  uint8
+	// NoDAD adds an IPv6 address without duplicate address detection, so
+	// it is usable at once (keepalived adds IPv6 virtual addresses so). It
+	// matters only when the address is added; listings leave it false.
+	NoDAD bool
 }
 
 // String renders a in `ip addr add` syntax without the command:
@@ -47,6 +51,9 @@ func (a Address) String() string {
 	if a.Protocol != 0 {
 		b.WriteString(" proto ")
 		b.WriteString(strconv.Itoa(int(a.Protocol)))
+	}
+	if a.NoDAD {
+		b.WriteString(" nodad")
 	}
 	return b.String()
 }

@@ -98,6 +98,9 @@ func TestIntegrationPlanApplyNetns(t *testing.T) {
 			t.Errorf("address %s missing after apply:\n%s", want, addrs)
 		}
 	}
+	if v6 := ipCmd(t, "-n", ns, "-6", "-o", "addr", "show", "to", "2001:db8::10/64"); !strings.Contains(v6, "2001:db8::10/64") || strings.Contains(v6, "tentative") {
+		t.Errorf("IPv6 VIP missing or still in DAD:\n%s", v6)
+	}
 	if routes := ipCmd(t, "-n", ns, "route", "show", "proto", "18"); !strings.Contains(routes, "198.51.100.0/24 via 192.0.2.1 dev eth0") {
 		t.Errorf("virtual route missing:\n%s", routes)
 	}

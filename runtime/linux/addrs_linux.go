@@ -125,6 +125,9 @@ func (k *Kernel) addrChange(cmd, flags int, op string, a runtime.Address) error 
 	msg.Prefixlen = uint8(a.Prefix.Bits())
 	msg.Scope = uint8(a.Scope)
 	msg.Index = uint32(idx)
+	if cmd == unix.RTM_NEWADDR && a.NoDAD && ip.Is6() {
+		msg.Flags |= unix.IFA_F_NODAD
+	}
 	req := k.addrRequest(cmd, flags|unix.NLM_F_ACK)
 	req.AddData(msg)
 	req.AddData(nl.NewRtAttr(unix.IFA_LOCAL, ip.AsSlice()))
