@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	goruntime "runtime"
@@ -218,6 +219,8 @@ func foTakeover(b *testing.B, bin string, m foMode, master string, runs int) (cu
 	for i := 0; i < runs; i++ {
 		capture.Reset()
 		steady()
+		// A failure strikes at any point between two adverts.
+		time.Sleep(rand.N(m.interval))
 		at := lab.Cut(l1)
 		h, k := first(at)
 		// The master's last advert: one may still have passed just after
@@ -383,6 +386,8 @@ func foPrint(w io.Writer, master string, runs int, results []*foResult, loads []
 		}
 		sub("  its first advert", func(s foSample) time.Duration { return s.hacfgVRRP }, func(s foSample) time.Duration { return s.keepalivedVRRP },
 			"state machine only")
+		sub("  first advert → GARP", func(s foSample) time.Duration { return s.hacfg - s.hacfgVRRP },
+			func(s foSample) time.Duration { return s.keepalived - s.keepalivedVRRP }, "addresses + announce")
 	}
 	if len(loads) > 0 {
 		fmt.Fprintf(w, "\nload: master+backup pair, %s\n", "VRRPv3 10 ms adverts")
