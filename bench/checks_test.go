@@ -34,6 +34,7 @@ const (
 	ckEnvWho     = "HACFG_BENCH_CONTENDERS"   // checkers to compare (default "hacfg,keepalived")
 	ckEnvHacfg   = "HACFG_BENCH_HACFG_BINARY" // the hacfg binary in the VM (set by BenchmarkChecks)
 	ckEnvVerbose = "HACFG_BENCH_VERBOSE"      // 1: print the checker's log after the lag measurement
+	ckEnvClock   = "HACFG_BENCH_CLOCKSOURCE"  // the VM's clocksource (default tsc when available; "keep": leave it)
 
 	ckKeepalived = "/usr/sbin/keepalived"
 	ckHacfgGuest = "/usr/local/bin/hacfg"
@@ -81,7 +82,7 @@ func BenchmarkChecks(b *testing.B) {
 	}
 	files[ckHacfgGuest] = hacfg
 	env := map[string]string{"HACFG_IPVS": "1", ckEnvHacfg: ckHacfgGuest}
-	for _, k := range []string{ckEnvRS, ckEnvPerVS, ckEnvKinds, ckEnvWindow, ckEnvSettle, ckEnvSamples, ckEnvWho, ckEnvVerbose} {
+	for _, k := range []string{ckEnvRS, ckEnvPerVS, ckEnvKinds, ckEnvWindow, ckEnvSettle, ckEnvSamples, ckEnvWho, ckEnvVerbose, ckEnvClock} {
 		if v := os.Getenv(k); v != "" {
 			env[k] = v
 		}
@@ -198,6 +199,9 @@ func BenchmarkChecksInVM(b *testing.B) {
 	if err := ckRaiseNoFile(uint64(4*n + 4096)); err != nil {
 		b.Fatal(err)
 	}
+	if err := ckClocksource(os.Getenv(ckEnvClock)); err != nil {
+		b.Fatal(err)
+	}
 	for range b.N {
 		for _, kind := range kinds {
 			loop := 10 * time.Second
@@ -271,6 +275,7 @@ type ckResult struct {
 	vmBusy     float64       // VM CPUs busy in the window, 0..1
 	destsAfter int           // IPVS destinations at the end of the window
 	hwm        []int64       // VmHWM of each process, KiB, main process first
+	rss        int64         // VmRSS of all processes at the window's end, KiB
 	lags       []time.Duration
 	missed     int           // sampled real servers whose destination stayed
 	pollRound  time.Duration // mean time between two looks at one destination
@@ -390,6 +395,11 @@ func ckMeasure(b *testing.B, c ckContender, set ckSet, dir, hclPath, kaPath stri
 	r.vmBusy = float64(busy1-busy0) / float64(max(1, total1-total0))
 	if r.destsAfter, err = ckCountDests(kern); err != nil {
 		return nil, failed(err)
+	}
+	for _, p := range ckTree(pid) {
+		if v, err := ckStatusKiB(p, "VmRSS"); err == nil {
+			r.rss += v
+		}
 	}
 	fmt.Printf("  %.3f CPU s/s over %s; %d destinations at its end\n", r.cpu.Seconds()/r.window.Seconds(), r.window.Round(time.Millisecond), r.destsAfter)
 
@@ -538,6 +548,40 @@ func ckStop(cmd *exec.Cmd, exited <-chan error) {
 	}
 }
 
+// ckClocksource selects the VM's clocksource: want, or tsc when the
+// kernel offers it ("keep": leave it as booted). Under TCG the kernel may
+// boot on hpet or acpi_pm, which the vDSO cannot read: every clock read
+// becomes a system call and an emulated device access, a cost no real
+// load balancer pays and one that falls on a Go program (whose scheduler
+// and timers read the clock constantly) far more than on keepalived.
+func ckClocksource(want string) error {
+	const dir = "/sys/devices/system/clocksource/clocksource0/"
+	cur, err := os.ReadFile(dir + "current_clocksource")
+	if err != nil {
+		return fmt.Errorf("clocksource: %w", err)
+	}
+	avail, _ := os.ReadFile(dir + "available_clocksource")
+	fmt.Printf("clocksource: %s (available: %s)\n", strings.TrimSpace(string(cur)), strings.TrimSpace(string(avail)))
+	switch {
+	case want == "keep":
+		return nil
+	case want == "":
+		if !slices.Contains(strings.Fields(string(avail)), "tsc") {
+			return nil
+		}
+		want = "tsc"
+	}
+	if strings.TrimSpace(string(cur)) == want {
+		return nil
+	}
+	if err := os.WriteFile(dir+"current_clocksource", []byte(want), 0o644); err != nil {
+		return fmt.Errorf("clocksource %s: %w", want, err)
+	}
+	cur, _ = os.ReadFile(dir + "current_clocksource")
+	fmt.Printf("clocksource now: %s\n", strings.TrimSpace(string(cur)))
+	return nil
+}
+
 // ckBusy is the fraction of the VM's CPU time that is busy over d.
 func ckBusy(d time.Duration) (float64, error) {
 	b0, t0, err := ckSystemCPU()
@@ -668,6 +712,7 @@ func ckPrint(w io.Writer, set ckSet, window time.Duration, rs []*ckResult) {
 	row("destinations at the window's end", func(r *ckResult) float64 { return float64(r.destsAfter) }, "%.0f", fmt.Sprint(set.n))
 	row("peak RSS, main process (MiB)", func(r *ckResult) float64 { return float64(r.hwmMain()) / 1024 }, "%.1f", "")
 	row("peak RSS, all processes (MiB)", func(r *ckResult) float64 { return float64(r.hwmTotal()) / 1024 }, "%.1f", "hacfg < keepalived")
+	row("RSS at the window's end, all (MiB)", func(r *ckResult) float64 { return float64(r.rss) / 1024 }, "%.1f", "")
 	row("processes", func(r *ckResult) float64 { return float64(len(r.hwm)) }, "%.0f", "")
 	row("lag down → IPVS, median (ms)", func(r *ckResult) float64 { return msf(r.lag(0.5)) }, "%.1f", "")
 	row("lag down → IPVS, worst (ms)", func(r *ckResult) float64 { return msf(r.lag(1)) }, "%.1f", fmt.Sprintf("≤ %.0f", msf(bound)))
