@@ -83,6 +83,30 @@ func (s Scope) Has(owner string) bool {
 	return false
 }
 
+// hasVirtualServer is Has(VirtualServerOwner(name)) without building the
+// owner name: Desired asks it for every virtual server of the config.
+func (s Scope) hasVirtualServer(name string) bool {
+	if !s.All() && !slices.Contains(s.VirtualServers, name) {
+		return false
+	}
+	return len(s.Skip) == 0 || !slices.Contains(s.Skip, VirtualServerOwner(name))
+}
+
+// owners lists the owner names a scope that names owners stands for.
+func (s Scope) owners() []string {
+	var out []string
+	for _, n := range s.Instances {
+		out = append(out, InstanceOwner(n), VMACOwner(n))
+	}
+	for _, n := range s.VirtualServers {
+		out = append(out, VirtualServerOwner(n))
+	}
+	if s.Static {
+		out = append(out, ownerStatic)
+	}
+	return out
+}
+
 // hasIPVS reports whether the scope may touch IPVS.
 func (s Scope) hasIPVS() bool { return s.All() || len(s.VirtualServers) > 0 }
 
@@ -187,10 +211,13 @@ func Desired(cfg *schema.Config, facts runtime.Facts, scope Scope) (State, []str
 	}
 	healthAssumed := false
 	for _, vs := range cfg.VirtualServers {
-		owner := VirtualServerOwner(vs.Name)
-		if !scope.Has(owner) {
+		if !scope.All() && len(scope.VirtualServers) == 0 {
+			break // nothing of IPVS in scope
+		}
+		if !scope.hasVirtualServer(vs.Name) {
 			continue
 		}
+		owner := VirtualServerOwner(vs.Name)
 		if facts.Health == nil && len(vs.RealServers) > 0 {
 			healthAssumed = true
 		}

@@ -23,6 +23,9 @@ type Inventory struct {
 
 	mu      sync.Mutex
 	entries map[string]Entry
+	// byOwner indexes entries by owner, so that a scoped reconcile reads
+	// only its owners' entries, not the whole inventory.
+	byOwner map[string]map[string]struct{}
 }
 
 // Entry is one owned object.
@@ -40,12 +43,15 @@ type inventoryFile struct {
 }
 
 // NewInventory returns an empty in-memory inventory.
-func NewInventory() *Inventory { return &Inventory{entries: map[string]Entry{}} }
+func NewInventory() *Inventory {
+	return &Inventory{entries: map[string]Entry{}, byOwner: map[string]map[string]struct{}{}}
+}
 
 // LoadInventory reads the inventory at path; a missing file is an empty
 // inventory that Save will create.
 func LoadInventory(path string) (*Inventory, error) {
-	inv := &Inventory{path: path, entries: map[string]Entry{}}
+	inv := NewInventory()
+	inv.path = path
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return inv, nil
@@ -61,7 +67,7 @@ func LoadInventory(path string) (*Inventory, error) {
 		return nil, fmt.Errorf("read inventory %s: unknown version %d", path, f.Version)
 	}
 	for id, e := range f.Objects {
-		inv.entries[id] = e
+		inv.setLocked(id, e)
 	}
 	return inv, nil
 }
@@ -120,14 +126,39 @@ func (inv *Inventory) Get(id string) (Entry, bool) {
 func (inv *Inventory) Set(id string, e Entry) {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
+	inv.setLocked(id, e)
+}
+
+func (inv *Inventory) setLocked(id string, e Entry) {
+	if old, ok := inv.entries[id]; ok && old.Owner != e.Owner {
+		inv.unindexLocked(id, old.Owner)
+	}
 	inv.entries[id] = e
+	ids := inv.byOwner[e.Owner]
+	if ids == nil {
+		ids = map[string]struct{}{}
+		inv.byOwner[e.Owner] = ids
+	}
+	ids[id] = struct{}{}
+}
+
+func (inv *Inventory) unindexLocked(id, owner string) {
+	if ids := inv.byOwner[owner]; ids != nil {
+		delete(ids, id)
+		if len(ids) == 0 {
+			delete(inv.byOwner, owner)
+		}
+	}
 }
 
 // Remove forgets id.
 func (inv *Inventory) Remove(id string) {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
-	delete(inv.entries, id)
+	if old, ok := inv.entries[id]; ok {
+		inv.unindexLocked(id, old.Owner)
+		delete(inv.entries, id)
+	}
 }
 
 // IDs returns the owned IDs, sorted.
@@ -149,14 +180,27 @@ func (inv *Inventory) Len() int {
 	return len(inv.entries)
 }
 
-// snapshot copies the entries whose owner is in scope.
+// snapshot copies the entries whose owner is in scope. A scope naming
+// owners costs what those owners own, not the size of the inventory.
 func (inv *Inventory) snapshot(scope Scope) map[string]Entry {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
-	out := make(map[string]Entry, len(inv.entries))
-	for id, e := range inv.entries {
-		if scope.Has(e.Owner) {
-			out[id] = e
+	if scope.All() {
+		out := make(map[string]Entry, len(inv.entries))
+		for id, e := range inv.entries {
+			if scope.Has(e.Owner) {
+				out[id] = e
+			}
+		}
+		return out
+	}
+	out := map[string]Entry{}
+	for _, owner := range scope.owners() {
+		if !scope.Has(owner) {
+			continue
+		}
+		for id := range inv.byOwner[owner] {
+			out[id] = inv.entries[id]
 		}
 	}
 	return out

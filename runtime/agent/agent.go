@@ -620,7 +620,14 @@ func (a *Agent) process() {
 	p := a.pending
 	a.pending = pending{}
 	cfg := a.cfg
-	facts := a.snapshotFactsLocked()
+	var facts runtime.Facts
+	if p.full {
+		facts = a.snapshotFactsLocked()
+	} else {
+		// A scoped reconcile reads the health of its own virtual servers
+		// only: copying every real server's would cost O(all) per event.
+		facts = a.scopedFactsLocked(p.servers)
+	}
 	digest := a.digest
 	var skip []string
 	for _, in := range cfg.Instances {

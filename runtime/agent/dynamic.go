@@ -343,6 +343,36 @@ func (a *Agent) snapshotFactsLocked() runtime.Facts {
 	return f
 }
 
+// scopedFactsLocked copies the VRRP roles and the health and quorum facts
+// of the named virtual servers only (a.mu held).
+func (a *Agent) scopedFactsLocked(servers map[string]bool) runtime.Facts {
+	f := runtime.Facts{VRRP: cloneRoles(a.facts.VRRP)}
+	if len(servers) == 0 || a.cfg == nil {
+		return f
+	}
+	if a.facts.Health != nil {
+		f.Health = map[runtime.RealServerID]runtime.Health{}
+	}
+	if a.facts.Quorum != nil {
+		f.Quorum = map[string]bool{}
+	}
+	for _, vs := range a.cfg.VirtualServers {
+		if !servers[vs.Name] {
+			continue
+		}
+		for _, rs := range vs.RealServers {
+			id := runtime.RealServerID{VirtualServer: vs.Name, Addr: rs.Address}
+			if h, ok := a.facts.Health[id]; ok {
+				f.Health[id] = h
+			}
+		}
+		if q, ok := a.facts.Quorum[vs.Name]; ok {
+			f.Quorum[vs.Name] = q
+		}
+	}
+	return f
+}
+
 // updateSuspend resumes the checks of ha_suspend virtual servers whose
 // address this node holds as a VRRP master, and suspends the others.
 func (a *Agent) updateSuspend(cfg *schema.Config, facts runtime.Facts) {
