@@ -26,6 +26,8 @@ type Inventory struct {
 	// byOwner indexes entries by owner, so that a scoped reconcile reads
 	// only its owners' entries, not the whole inventory.
 	byOwner map[string]map[string]struct{}
+	// dirty is set when entries changed since the last Save.
+	dirty bool
 }
 
 // Entry is one owned object.
@@ -69,6 +71,7 @@ func LoadInventory(path string) (*Inventory, error) {
 	for id, e := range f.Objects {
 		inv.setLocked(id, e)
 	}
+	inv.dirty = false
 	return inv, nil
 }
 
@@ -79,11 +82,24 @@ func (inv *Inventory) Save() error {
 		return nil
 	}
 	inv.mu.Lock()
+	if !inv.dirty {
+		inv.mu.Unlock()
+		return nil
+	}
+	inv.dirty = false
 	f := inventoryFile{Version: 1, Objects: make(map[string]Entry, len(inv.entries))}
 	for id, e := range inv.entries {
 		f.Objects[id] = e
 	}
 	inv.mu.Unlock()
+	saved := false
+	defer func() {
+		if !saved {
+			inv.mu.Lock()
+			inv.dirty = true // try again next time
+			inv.mu.Unlock()
+		}
+	}()
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return fmt.Errorf("save inventory: %w", err)
@@ -111,6 +127,7 @@ func (inv *Inventory) Save() error {
 	if err := os.Rename(tmp.Name(), inv.path); err != nil {
 		return fmt.Errorf("save inventory: %w", err)
 	}
+	saved = true
 	return nil
 }
 
@@ -130,7 +147,12 @@ func (inv *Inventory) Set(id string, e Entry) {
 }
 
 func (inv *Inventory) setLocked(id string, e Entry) {
-	if old, ok := inv.entries[id]; ok && old.Owner != e.Owner {
+	old, ok := inv.entries[id]
+	if ok && old == e {
+		return
+	}
+	inv.dirty = true
+	if ok && old.Owner != e.Owner {
 		inv.unindexLocked(id, old.Owner)
 	}
 	inv.entries[id] = e
@@ -158,6 +180,7 @@ func (inv *Inventory) Remove(id string) {
 	if old, ok := inv.entries[id]; ok {
 		inv.unindexLocked(id, old.Owner)
 		delete(inv.entries, id)
+		inv.dirty = true
 	}
 }
 

@@ -144,8 +144,9 @@ func Diff(desired State, obs *Observed, inv *Inventory, scope Scope, opts DiffOp
 	owned := inv.snapshot(scope)
 	p := &Plan{Version: 1, Created: opts.Now, Scope: scope, Adopt: map[string]Entry{}}
 	var creates, deletes []Change
-	for _, id := range desired.IDs() {
-		d := desired[id]
+	// Map order: creates, deletes and conflicts are sorted below, which
+	// costs what changes, not the size of the table.
+	for id, d := range desired {
 		o, present := obs.State[id]
 		e, isOwned := owned[id]
 		if !isOwned {
@@ -233,6 +234,7 @@ func Diff(desired State, obs *Observed, inv *Inventory, scope Scope, opts DiffOp
 		return a.ID < b.ID
 	})
 	p.Changes = append(deletes, creates...)
+	sort.Slice(p.Conflicts, func(i, j int) bool { return p.Conflicts[i].ID < p.Conflicts[j].ID })
 	if len(p.Adopt) == 0 {
 		p.Adopt = nil
 	}

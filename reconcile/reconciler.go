@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -156,15 +157,12 @@ func declared(cfg *schema.Config) (addrs, services int) {
 func preflight(desired State, obs *Observed) error {
 	missing := map[string][]string{}
 	needsIPVS := false
-	for _, id := range desired.IDs() {
-		o := desired[id]
+	for _, o := range desired {
 		iface := ""
 		switch o.Kind {
 		case KindLink:
-			if !obs.Links[o.Link.Parent] {
-				if l := missing[o.Link.Parent]; len(l) == 0 || l[len(l)-1] != o.Owner {
-					missing[o.Link.Parent] = append(l, o.Owner)
-				}
+			if !obs.Links[o.Link.Parent] && !slices.Contains(missing[o.Link.Parent], o.Owner) {
+				missing[o.Link.Parent] = append(missing[o.Link.Parent], o.Owner)
 			}
 			continue
 		case KindAddress:
@@ -174,11 +172,12 @@ func preflight(desired State, obs *Observed) error {
 		case KindService, KindDestination:
 			needsIPVS = true
 		}
-		if iface != "" && !obs.Links[iface] && desired["link:"+iface] == nil {
-			if l := missing[iface]; len(l) == 0 || l[len(l)-1] != o.Owner {
-				missing[iface] = append(l, o.Owner)
-			}
+		if iface != "" && !obs.Links[iface] && desired["link:"+iface] == nil && !slices.Contains(missing[iface], o.Owner) {
+			missing[iface] = append(missing[iface], o.Owner)
 		}
+	}
+	for _, owners := range missing {
+		sort.Strings(owners)
 	}
 	if len(missing) > 0 {
 		return &MissingInterfaceError{Missing: missing}

@@ -2,7 +2,9 @@ package schema
 
 import (
 	"fmt"
+	"math/big"
 	"sort"
+	"strconv"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -103,7 +105,15 @@ func ctyValue(v cty.Value, rng hcl.Range) *value {
 	case t == cty.String:
 		return &value{kind: kindString, text: v.AsString(), rng: rng}
 	case t == cty.Number:
-		return &value{kind: kindNumber, text: v.AsBigFloat().Text('f', -1), rng: rng}
+		bf := v.AsBigFloat()
+		if bf.IsInt() {
+			// Fast path: big.Float.Text is slow, and configs are mostly
+			// whole numbers.
+			if i, acc := bf.Int64(); acc == big.Exact {
+				return &value{kind: kindNumber, text: strconv.FormatInt(i, 10), rng: rng}
+			}
+		}
+		return &value{kind: kindNumber, text: bf.Text('f', -1), rng: rng}
 	case t == cty.Bool:
 		return &value{kind: kindBool, boolean: v.True(), rng: rng}
 	case t.IsListType() || t.IsTupleType() || t.IsSetType():
