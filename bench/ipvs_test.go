@@ -77,23 +77,22 @@ func BenchmarkIPVS(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Logf("VM boot %s, whole run %s", res.Boot.Round(time.Millisecond), res.Duration.Round(time.Millisecond))
-		if err := benchVerdict(res.Output, res.ExitCode); err != nil {
+		if err := benchVerdict(res.Output, res.ExitCode, "BenchmarkIPVSInVM"); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
-var benchLine = regexp.MustCompile(`(?m)^BenchmarkIPVSInVM(-\d+)?\s+1\s`)
-
-// benchVerdict says whether the in-VM benchmark ran and passed.
-func benchVerdict(out string, exit int) error {
+// benchVerdict says whether the in-VM benchmark name ran and passed.
+func benchVerdict(out string, exit int, name string) error {
+	line := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `(-\d+)?\s+1\s`)
 	switch {
 	case exit != 0:
 		return fmt.Errorf("benchmark in the VM exited %d; see the vm: lines above", exit)
-	case strings.Contains(out, "--- SKIP: BenchmarkIPVSInVM"):
-		return errors.New("BenchmarkIPVSInVM skipped in the VM")
-	case !benchLine.MatchString(out):
-		return errors.New("BenchmarkIPVSInVM printed no result in the VM")
+	case strings.Contains(out, "--- SKIP: "+name):
+		return errors.New(name + " skipped in the VM")
+	case !line.MatchString(out):
+		return errors.New(name + " printed no result in the VM")
 	}
 	return nil
 }
