@@ -119,6 +119,67 @@ type pending struct {
 	servers   map[string]bool
 }
 
+func (p *pending) add(instances, servers []string) {
+	for _, n := range instances {
+		if p.instances == nil {
+			p.instances = map[string]bool{}
+		}
+		p.instances[n] = true
+	}
+	for _, n := range servers {
+		if p.servers == nil {
+			p.servers = map[string]bool{}
+		}
+		p.servers[n] = true
+	}
+}
+
+// delta is what a config change touches.
+type delta struct {
+	full      bool
+	instances []string
+	servers   []string
+}
+
+// configDelta compares two resolved configs: the instances and virtual
+// servers added, removed or changed, or full when something shared (global
+// settings, static addresses, routes and rules, server groups) changed.
+func configDelta(old, cur *schema.Config) delta {
+	if old == nil || !reflect.DeepEqual(old.Global, cur.Global) || !reflect.DeepEqual(old.StaticAddresses, cur.StaticAddresses) ||
+		!reflect.DeepEqual(old.StaticRoutes, cur.StaticRoutes) || !reflect.DeepEqual(old.StaticRules, cur.StaticRules) ||
+		!reflect.DeepEqual(old.VirtualGroups, cur.VirtualGroups) {
+		return delta{full: true}
+	}
+	var d delta
+	oldInst := map[string]*schema.VRRPInstance{}
+	for _, in := range old.Instances {
+		oldInst[in.Name] = in
+	}
+	for _, in := range cur.Instances {
+		if o, ok := oldInst[in.Name]; !ok || !reflect.DeepEqual(o, in) {
+			d.instances = append(d.instances, in.Name)
+		}
+		delete(oldInst, in.Name)
+	}
+	for name := range oldInst {
+		d.instances = append(d.instances, name)
+	}
+	oldVS := map[string]*schema.VirtualServer{}
+	for _, vs := range old.VirtualServers {
+		oldVS[vs.Name] = vs
+	}
+	for _, vs := range cur.VirtualServers {
+		if o, ok := oldVS[vs.Name]; !ok || !reflect.DeepEqual(o, vs) {
+			d.servers = append(d.servers, vs.Name)
+		}
+		delete(oldVS, vs.Name)
+	}
+	for name := range oldVS {
+		d.servers = append(d.servers, name)
+	}
+	return d
+}
+
 type speakerKey struct {
 	iface  string
 	family runtime.Family
@@ -292,9 +353,16 @@ func (a *Agent) reload() {
 		return
 	}
 	a.mu.Lock()
+	old := a.cfg
 	a.raw, a.cfg, a.node, a.digest, a.loadedAt, a.reloadErr = raw, cfg, node, digest, a.deps.Clock.Now(), ""
 	a.revision = gitRevision(a.opts.ConfigPath)
-	a.pending.full = true
+	// Reconcile only what the change touches: one real server's weight
+	// is one virtual server's reconcile, not a dump of the whole table.
+	d := configDelta(old, cfg)
+	if d.full {
+		a.pending.full = true
+	}
+	a.pending.add(d.instances, d.servers)
 	a.mu.Unlock()
 	a.log.Info("config reloaded", "digest", digest, "revision", a.revision)
 	if err := a.ensureVMACs(cfg); err != nil {
@@ -478,7 +546,7 @@ func (a *Agent) stopInstance(st *instance) {
 	}
 	a.mu.Lock()
 	delete(a.facts.VRRP, st.name)
-	a.pending.full = true
+	a.pending.add([]string{st.name}, nil)
 	a.mu.Unlock()
 	a.releaseSpeaker(st.key)
 }
@@ -528,7 +596,9 @@ func (a *Agent) releaseSpeaker(key speakerKey) {
 // The first transition of an instance, Initialize → Backup at startup, is
 // not published at once: the node may have been master before a crash, and
 // its addresses are still in the kernel. They are left alone for one
-// Master_Down_Interval; if the instance is then still backup, another node
+// Master_Down_Interval and a bit (the instance's own master down timer,
+// which runs as long, must fire first on a node alone); if the instance
+// is then still backup, another node
 // is master and the backup fact is published (removing them), and if it
 // became master meanwhile, it adopts them without a kernel change.
 func (a *Agent) transition(st *instance, t vrrp.Transition) {
@@ -541,7 +611,7 @@ func (a *Agent) transition(st *instance, t vrrp.Transition) {
 		a.afterTransition(st, t)
 		a.log.Info("vrrp transition", "instance", t.Instance, "from", t.From.String(), "to", t.To.String(), "reason", t.Reason,
 			"note", "addresses left as found until the election settles")
-		a.deps.Clock.AfterFunc(masterDownInterval(st.vcfg), func() {
+		a.deps.Clock.AfterFunc(masterDownInterval(st.vcfg)+max(st.vcfg.AdvertInterval, 100*time.Millisecond), func() {
 			a.mu.Lock()
 			still := st.last == &tt
 			a.mu.Unlock()

@@ -9,11 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/hacfg/hacfg/reconcile"
 	"github.com/hacfg/hacfg/runtime"
 	"github.com/hacfg/hacfg/runtime/announce"
 	"github.com/hacfg/hacfg/runtime/fake"
 	"github.com/hacfg/hacfg/runtime/vrrp"
+	"github.com/hacfg/hacfg/schema"
 )
 
 const clusterConfig = `
@@ -215,6 +217,9 @@ func TestAgentElectionReloadAndShutdown(t *testing.T) {
 		`real_server "203.0.113.5:80" {}`, `real_server "203.0.113.5:80" {}
   real_server "203.0.113.6:80" {}`, 1)), 0o644))
 	l.eventually("reload on lb1", func() bool { return strings.Contains(lb1.kernel.String(), "203.0.113.6:80") })
+	if sc := lb1.agent.Status().Reconcile.Scope; sc != "instances=[] virtual_servers=[web]" {
+		t.Errorf("a real server added to one virtual server reconciled scope %q, want only that virtual server", sc)
+	}
 	l.advance(2 * time.Second)
 	if got := *lb1.agent.Status().Instances[0].LastTransition; got != tr1 {
 		t.Errorf("unrelated reload changed VRRP: %+v → %+v", tr1, got)
@@ -328,5 +333,41 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestConfigDelta(t *testing.T) {
+	load := func(src string) *schema.Config {
+		cfg, diags := schema.Parse(schema.Sources{"c.hcl": []byte(src)})
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		r, err := schema.Resolve(cfg, "lb1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	base := load(clusterConfig)
+	tests := []struct {
+		name string
+		src  string
+		want delta
+	}{
+		{"same", clusterConfig, delta{}},
+		{"weight of one real server", strings.Replace(clusterConfig, `real_server "203.0.113.5:80" {}`, `real_server "203.0.113.5:80" {
+    weight = 7
+  }`, 1), delta{servers: []string{"web"}}},
+		{"one instance's priority", strings.Replace(clusterConfig, "priority = 150", "priority = 160", 1), delta{instances: []string{"VI_1"}}},
+		{"global settings", "global_defs {\n  router_id = \"x\"\n}\n" + clusterConfig, delta{full: true}},
+		{"instance removed", clusterConfig[:strings.Index(clusterConfig, `vrrp_instance "VI_2"`)] + clusterConfig[strings.Index(clusterConfig, `virtual_server "web"`):], delta{instances: []string{"VI_2"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := configDelta(base, load(tt.src))
+			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(delta{})); diff != "" {
+				t.Errorf("delta (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
