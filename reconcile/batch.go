@@ -109,6 +109,8 @@ func batchOutcome(c Change, err error) error {
 // record notes in inv what an applied change did to ownership.
 func record(inv *Inventory, c Change, now time.Time) {
 	switch {
+	case c.Action == ActionDelete && c.Declared:
+		// Still ours: the facts removed it, the config did not.
 	case c.Action == ActionDelete:
 		inv.Remove(c.ID)
 	case c.Drain:

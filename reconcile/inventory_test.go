@@ -1,12 +1,16 @@
 package reconcile
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hacfg/hacfg/runtime"
+	"github.com/hacfg/hacfg/runtime/fake"
 )
 
 func TestInventorySaveLoad(t *testing.T) {
@@ -61,5 +65,45 @@ func TestInventorySaveLoad(t *testing.T) {
 	}
 	if _, err := LoadInventory(bad); err == nil {
 		t.Error("a corrupt inventory loaded")
+	}
+}
+
+// TestFactChangesKeepInventory: VRRP and health changes remove and re-add
+// kernel objects the config still declares; the inventory keeps them, so
+// these hot-path reconciles never rewrite the inventory file. Removing
+// them from the config does.
+func TestFactChangesKeepInventory(t *testing.T) {
+	k := fake.NewKernel("eth0", "eth1")
+	r, _ := newTestReconciler(k)
+	path := filepath.Join(t.TempDir(), "inventory.json")
+	inv, err := LoadInventory(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Inventory = inv
+	cfg := loadConfig(t, config1, "")
+	master := runtime.Facts{VRRP: map[string]runtime.VRRPRole{"VI_1": runtime.RoleMaster}}
+	mustReconcile(t, r, cfg, master)
+	before := inv.IDs()
+	st1, _ := os.Stat(path)
+	time.Sleep(10 * time.Millisecond)
+	backupDown := runtime.Facts{VRRP: map[string]runtime.VRRPRole{"VI_1": runtime.RoleBackup},
+		Health: map[runtime.RealServerID]runtime.Health{{VirtualServer: "web", Addr: netip.MustParseAddrPort("203.0.113.6:80")}: {Up: false, Weight: -1}}}
+	p := mustReconcile(t, r, cfg, backupDown)
+	if _, _, del := p.Counts(); del != 5 {
+		t.Fatalf("backup + real server down deleted %d objects, want 5: %+v", del, p.Changes)
+	}
+	mustReconcile(t, r, cfg, master)
+	if diff := cmp.Diff(before, inv.IDs()); diff != "" {
+		t.Errorf("inventory changed (-before +after):\n%s", diff)
+	}
+	if st2, _ := os.Stat(path); !st2.ModTime().Equal(st1.ModTime()) {
+		t.Error("fact changes rewrote the inventory file")
+	}
+	// Removing the real server from the config removes it from the
+	// inventory too.
+	mustReconcile(t, r, loadConfig(t, strings.Replace(config1, `  real_server "203.0.113.6:80" {}`+"\n", "", 1), ""), master)
+	if _, ok := inv.Get("rs:tcp/192.0.2.10:80/203.0.113.6:80"); ok {
+		t.Error("a real server removed from the config stayed in the inventory")
 	}
 }

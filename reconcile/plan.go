@@ -53,6 +53,10 @@ type Change struct {
 	// Drain marks an update of a destination to weight 0 that keeps it
 	// until its connections end or the drain timeout passes.
 	Drain bool `json:"drain,omitempty"`
+	// Declared marks a delete of an object the config still declares (a
+	// VIP of a backup, a real server that failed its checks): it stays in
+	// the inventory, so VRRP and health changes never rewrite it.
+	Declared bool `json:"declared,omitempty"`
 }
 
 // Conflict is a foreign kernel object that collides with the config: same
@@ -136,6 +140,10 @@ type DiffOptions struct {
 	DrainTimeout time.Duration
 	// Now is the current time (for drains).
 	Now time.Time
+	// Declared holds the IDs the config declares whatever the facts
+	// (every instance master, every real server healthy). Their
+	// inventory entries are kept when the facts remove them.
+	Declared State
 }
 
 // Diff compares desired with observed over what hacfg owns (inv, limited to
@@ -186,7 +194,7 @@ func Diff(desired State, obs *Observed, inv *Inventory, scope Scope, opts DiffOp
 		e := owned[id]
 		o, present := obs.State[id]
 		if !present {
-			if scopeObserves(scope, e.Kind, obs) {
+			if _, declared := opts.Declared[id]; !declared && scopeObserves(scope, e.Kind, obs) {
 				p.Forget = append(p.Forget, id)
 			}
 			continue
@@ -215,7 +223,8 @@ func Diff(desired State, obs *Observed, inv *Inventory, scope Scope, opts DiffOp
 		if e.DrainingSince != nil {
 			reason = "drained"
 		}
-		deletes = append(deletes, Change{Action: ActionDelete, ID: id, Kind: e.Kind, Owner: e.Owner, Before: o, Reason: reason})
+		_, declared := opts.Declared[id]
+		deletes = append(deletes, Change{Action: ActionDelete, ID: id, Kind: e.Kind, Owner: e.Owner, Before: o, Reason: reason, Declared: declared})
 	}
 	// Deletes first, dependents before what they depend on; then creates
 	// and updates, dependencies first.

@@ -36,6 +36,10 @@ type PlanOptions struct {
 	Scope      Scope
 	Adopt      bool
 	AllowEmpty bool
+	// NoVerify skips Reconcile's second plan. The agent sets it on the
+	// scoped reconciles of its hot path (a takeover, a health change),
+	// whose latency matters; its periodic full reconcile verifies.
+	NoVerify bool
 }
 
 // ErrStale is returned when a saved plan no longer matches the kernel.
@@ -96,9 +100,13 @@ func (r *Reconciler) plan(cfg *schema.Config, facts runtime.Facts, opts PlanOpti
 		return nil, nil, err
 	}
 	addrs, svcs := declared(cfg)
+	decl, _, err := Desired(cfg, allUp(cfg), opts.Scope)
+	if err != nil {
+		return nil, nil, err
+	}
 	p, err := Diff(desired, obs, r.Inventory, opts.Scope, DiffOptions{
 		Adopt: opts.Adopt, AllowEmpty: opts.AllowEmpty, DeclaredAddrs: addrs, DeclaredServices: svcs,
-		DrainTimeout: r.drainTimeout(), Now: r.now(),
+		DrainTimeout: r.drainTimeout(), Now: r.now(), Declared: decl,
 	})
 	if p != nil {
 		p.Node = opts.Node
@@ -144,6 +152,16 @@ func (r *Reconciler) scopedServices(desired State, scope Scope) []runtime.Servic
 		}
 	}
 	return keys
+}
+
+// allUp are the facts under which the config declares the most: every
+// instance master, every real server healthy.
+func allUp(cfg *schema.Config) runtime.Facts {
+	f := runtime.Facts{VRRP: make(map[string]runtime.VRRPRole, len(cfg.Instances))}
+	for _, in := range cfg.Instances {
+		f.VRRP[in.Name] = runtime.RoleMaster
+	}
+	return f
 }
 
 func declared(cfg *schema.Config) (addrs, services int) {
@@ -244,7 +262,7 @@ func (r *Reconciler) Reconcile(cfg *schema.Config, facts runtime.Facts, opts Pla
 		return p, &Result{}, nil
 	}
 	res, err := r.apply(p)
-	if err != nil {
+	if err != nil || opts.NoVerify {
 		return p, res, err
 	}
 	again, _, err := r.plan(cfg, facts, opts)

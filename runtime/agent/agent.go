@@ -81,6 +81,7 @@ type Agent struct {
 	revision  string
 	loadedAt  time.Time
 	reloadErr string
+	badDigest string
 	stall     *stall
 	facts     runtime.Facts
 	instances map[string]*instance
@@ -338,6 +339,20 @@ func (a *Agent) poke() {
 
 // reload re-reads the config; an invalid one is reported and kept out.
 func (a *Agent) reload() {
+	// The digest is cheap; parsing a large config is not. The periodic
+	// tick lands here too, nearly always with nothing changed.
+	if d, err := Digest(a.opts.ConfigPath); err == nil {
+		a.mu.Lock()
+		same := d == a.digest || d == a.badDigest
+		if d == a.digest {
+			// Back to the running config: the rejected one is gone.
+			a.reloadErr, a.badDigest = "", ""
+		}
+		a.mu.Unlock()
+		if same {
+			return
+		}
+	}
 	raw, cfg, node, digest, err := a.loadConfig()
 	a.mu.Lock()
 	same := digest != "" && digest == a.digest
@@ -348,6 +363,7 @@ func (a *Agent) reload() {
 	if err != nil {
 		a.mu.Lock()
 		a.reloadErr = err.Error()
+		a.badDigest = digest // not retried until the config changes
 		a.mu.Unlock()
 		a.log.Error("config rejected; the last good config keeps running", "digest", digest, "err", err)
 		return
@@ -725,7 +741,7 @@ func (a *Agent) process() {
 	}
 	scope.Skip = skip
 	start := a.deps.Clock.Now()
-	plan, _, err := a.deps.Reconciler.Reconcile(cfg, facts, reconcile.PlanOptions{Node: a.node, Scope: scope, AllowEmpty: true})
+	plan, _, err := a.deps.Reconciler.Reconcile(cfg, facts, reconcile.PlanOptions{Node: a.node, Scope: scope, AllowEmpty: true, NoVerify: !p.full})
 	changes := 0
 	if plan != nil {
 		changes = len(plan.Changes)
