@@ -72,7 +72,9 @@ func (p *NetProber) Probe(ctx context.Context, s *Spec) Result {
 func dial(ctx context.Context, network string, c Conn) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	d := net.Dialer{}
+	// No TCP keepalive: a check's connection lives for one request, and
+	// setting the socket options costs on every one of many checks.
+	d := net.Dialer{KeepAlive: -1}
 	if c.BindAddr.IsValid() || c.BindPort != 0 {
 		var ip net.IP
 		if c.BindAddr.IsValid() {
