@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"fmt"
 	"math/big"
 	"sort"
@@ -12,16 +13,116 @@ import (
 )
 
 // parseHCL parses HCL source into the neutral tree.
+//
+// A large file is parsed in chunks of whole top-level blocks, each from its
+// own position: hclsyntax holds every token of what it parses at once, and
+// a config of 10,000 virtual servers is millions of tokens. The result and
+// every position are the same as for one parse.
 func parseHCL(filename string, src []byte) (*value, hcl.Diagnostics) {
-	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
-	if diags.HasErrors() {
-		return nil, diags
+	return parseHCLChunks(filename, src, chunkSize)
+}
+
+func parseHCLChunks(filename string, src []byte, size int) (*value, hcl.Diagnostics) {
+	root := &value{kind: kindObject, block: true}
+	for _, ch := range hclChunks(src, size) {
+		start := hcl.Pos{Line: ch.line, Column: 1, Byte: ch.off}
+		f, diags := hclsyntax.ParseConfig(src[ch.off:ch.end], filename, start)
+		if diags.HasErrors() {
+			return nil, diags
+		}
+		body, ok := f.Body.(*hclsyntax.Body)
+		if !ok {
+			panic("schema: hclsyntax returned a foreign body type")
+		}
+		part := hclBody(body)
+		if ch.off == 0 {
+			root.rng = part.rng
+		}
+		root.entries = append(root.entries, part.entries...)
 	}
-	body, ok := f.Body.(*hclsyntax.Body)
-	if !ok {
-		panic("schema: hclsyntax returned a foreign body type")
+	root.rng.End = hcl.Pos{Line: root.rng.End.Line, Column: root.rng.End.Column, Byte: len(src)}
+	return root, nil
+}
+
+// chunkSize is the size of source, in bytes, above which HCL is parsed in
+// chunks.
+const chunkSize = 256 << 10
+
+type hclChunk struct{ off, end, line int }
+
+// hclChunks cuts src into pieces of about size bytes that end after a
+// top-level closing brace. Only plain configs are cut: anything that makes
+// the brace depth hard to follow without a full lexer (heredocs,
+// interpolation, block comments) keeps the file in one piece, as does a
+// file smaller than size.
+func hclChunks(src []byte, size int) []hclChunk {
+	whole := []hclChunk{{0, len(src), 1}}
+	if len(src) <= size || bytes.Contains(src, []byte("<<")) || bytes.Contains(src, []byte("${")) ||
+		bytes.Contains(src, []byte("%{")) || bytes.Contains(src, []byte("/*")) {
+		return whole
 	}
-	return hclBody(body), nil
+	var chunks []hclChunk
+	start, startLine, line, depth := 0, 1, 1, 0
+	for i := 0; i < len(src); i++ {
+		switch c := src[i]; c {
+		case '\n':
+			line++
+		case '"':
+			// Skip the string; a newline inside one is a syntax error the
+			// whole-file parse reports.
+			for i++; i < len(src) && src[i] != '"'; i++ {
+				if src[i] == '\\' {
+					i++
+				} else if src[i] == '\n' {
+					return whole
+				}
+			}
+		case '#':
+			for i < len(src) && src[i] != '\n' {
+				i++
+			}
+			i--
+		case '/':
+			if i+1 < len(src) && src[i+1] == '/' {
+				for i < len(src) && src[i] != '\n' {
+					i++
+				}
+				i--
+			}
+		case '{', '[', '(':
+			depth++
+		case '}', ']', ')':
+			depth--
+			if depth < 0 {
+				return whole
+			}
+			if depth == 0 && c == '}' && i+1-start >= size {
+				// Cut after the end of this line.
+				end := i + 1
+				for end < len(src) && src[end] != '\n' {
+					end++
+				}
+				if end < len(src) {
+					end++
+				}
+				if len(bytes.TrimSpace(src[i+1:end])) > 0 {
+					continue // something follows the brace on its line
+				}
+				chunks = append(chunks, hclChunk{start, end, startLine})
+				if end < len(src) {
+					line++
+				}
+				start, startLine, i = end, line, end-1
+			}
+		}
+	}
+	if depth != 0 {
+		return whole
+	}
+	if start < len(src) {
+		chunks = append(chunks, hclChunk{start, len(src), startLine})
+	}
+	return chunks
 }
 
 func hclBody(body *hclsyntax.Body) *value {

@@ -74,7 +74,6 @@ type Agent struct {
 	log  *slog.Logger
 
 	mu        sync.Mutex
-	raw       *schema.Config
 	cfg       *schema.Config // resolved for node
 	node      string
 	digest    string
@@ -253,12 +252,12 @@ func (e *ConfigError) Error() string { return "invalid config:\n" + e.Text }
 // Run loads the config, starts the VRRP instances and serves until ctx is
 // done, then shuts down gracefully. The first config must be valid.
 func (a *Agent) Run(ctx context.Context) error {
-	raw, cfg, node, digest, err := a.loadConfig()
+	_, cfg, node, digest, err := a.loadConfig()
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
 	a.mu.Lock()
-	a.raw, a.cfg, a.node, a.digest, a.loadedAt = raw, cfg, node, digest, a.deps.Clock.Now()
+	a.cfg, a.node, a.digest, a.loadedAt = cfg, node, digest, a.deps.Clock.Now()
 	a.revision = gitRevision(a.opts.ConfigPath)
 	a.started = a.deps.Clock.Now()
 	a.pending.full = true
@@ -353,7 +352,7 @@ func (a *Agent) reload() {
 			return
 		}
 	}
-	raw, cfg, node, digest, err := a.loadConfig()
+	_, cfg, node, digest, err := a.loadConfig()
 	a.mu.Lock()
 	same := digest != "" && digest == a.digest
 	a.mu.Unlock()
@@ -370,7 +369,7 @@ func (a *Agent) reload() {
 	}
 	a.mu.Lock()
 	old := a.cfg
-	a.raw, a.cfg, a.node, a.digest, a.loadedAt, a.reloadErr = raw, cfg, node, digest, a.deps.Clock.Now(), ""
+	a.cfg, a.node, a.digest, a.loadedAt, a.reloadErr = cfg, node, digest, a.deps.Clock.Now(), ""
 	a.revision = gitRevision(a.opts.ConfigPath)
 	// Reconcile only what the change touches: one real server's weight
 	// is one virtual server's reconcile, not a dump of the whole table.
