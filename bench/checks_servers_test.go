@@ -7,75 +7,10 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
-	goruntime "runtime"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 )
-
-// ckNS is a fresh network namespace with lo up. Each checker under test
-// gets its own, with its own listeners and its own IPVS: a namespace whose
-// IPVS held 10,000 destinations is no fair ground for the next load (the
-// kernel keeps deleted destinations in a per-namespace trash list that it
-// searches on every add).
-type ckNS struct {
-	ns, orig netns.NsHandle
-}
-
-func newCkNS() (*ckNS, error) {
-	goruntime.LockOSThread()
-	defer goruntime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		return nil, fmt.Errorf("netns: current: %w", err)
-	}
-	ns, err := netns.New() // moves this thread into it
-	if err != nil {
-		orig.Close()
-		return nil, fmt.Errorf("netns: new: %w", err)
-	}
-	n := &ckNS{ns: ns, orig: orig}
-	lo, err := netlink.LinkByName("lo")
-	if err == nil {
-		err = netlink.LinkSetUp(lo) // without lo up IPVS rejects destinations
-	}
-	if setErr := netns.Set(orig); setErr != nil {
-		panic(fmt.Sprintf("netns: cannot return to the original namespace: %v", setErr))
-	}
-	if err != nil {
-		n.close()
-		return nil, fmt.Errorf("netns: lo up: %w", err)
-	}
-	return n, nil
-}
-
-// path names the namespace for linux.Open.
-func (n *ckNS) path() string { return fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), int(n.ns)) }
-
-// do runs f on a thread inside the namespace: sockets f opens and
-// processes it starts belong to it.
-func (n *ckNS) do(f func() error) error {
-	goruntime.LockOSThread()
-	defer goruntime.UnlockOSThread()
-	if err := netns.Set(n.ns); err != nil {
-		return fmt.Errorf("netns: enter: %w", err)
-	}
-	defer func() {
-		if err := netns.Set(n.orig); err != nil {
-			panic(fmt.Sprintf("netns: cannot return to the original namespace: %v", err))
-		}
-	}()
-	return f()
-}
-
-func (n *ckNS) close() {
-	n.ns.Close()
-	n.orig.Close()
-}
 
 // ckServers are the real servers of a ckSet, listening in the test
 // process: for TCP_CHECK a listener that accepts and closes, for HTTP_GET
@@ -94,7 +29,7 @@ type ckServers struct {
 }
 
 // ckListen opens the listeners of set. Call it inside the namespace the
-// checkers run in (ckNS.do).
+// checkers run in (benchNS.do).
 func ckListen(set ckSet) (*ckServers, error) {
 	s := &ckServers{set: set, ls: make([]net.Listener, set.n), down: make([]atomic.Bool, set.n), closed: make([]bool, set.n)}
 	for k := range set.n {

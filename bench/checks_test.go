@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -54,94 +53,29 @@ func BenchmarkChecks(b *testing.B) {
 	if os.Getenv("HACFG_IPVS") == "1" {
 		b.Skip("inside the VM: BenchmarkChecksInVM runs here")
 	}
-	vmtest.RequireVM(b)
 	if _, err := os.Stat(ckKeepalived); err != nil {
 		if os.Getenv("HACFG_REQUIRE_ALL") == "1" {
 			b.Fatalf("keepalived missing on the host (apt-get install keepalived): %v", err)
 		}
 		b.Skipf("keepalived missing on the host (apt-get install keepalived): %v", err)
 	}
-	ctx, cancel := context.WithTimeout(b.Context(), 30*time.Minute)
-	defer cancel()
-	assets, err := vmtest.Prepare(ctx, vmtest.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	dir := b.TempDir()
-	bin, err := vmtest.BuildTestBinary(ctx, ".", dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	hacfg, err := vmtest.BuildBinary(ctx, "github.com/hacfg/hacfg/cmd/hacfg", dir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	files, err := vmtest.HostBinaryFiles(ctx, ckKeepalived)
-	if err != nil {
-		b.Fatal(err)
-	}
-	files[ckHacfgGuest] = hacfg
-	env := map[string]string{"HACFG_IPVS": "1", ckEnvHacfg: ckHacfgGuest}
-	for _, k := range []string{ckEnvRS, ckEnvPerVS, ckEnvKinds, ckEnvWindow, ckEnvSettle, ckEnvSamples, ckEnvWho, ckEnvVerbose, ckEnvClock} {
-		if v := os.Getenv(k); v != "" {
-			env[k] = v
-		}
-	}
-	for range b.N {
-		res, err := assets.Run(ctx, vmtest.Options{
-			Binary:  bin,
-			Args:    []string{"-test.run=^$", "-test.bench=^BenchmarkChecksInVM$", "-test.benchtime=1x", "-test.timeout=25m"},
-			Env:     env,
-			Files:   files,
-			Memory:  3072,
-			CPUs:    min(2, goruntime.NumCPU()),
-			Timeout: 28 * time.Minute,
-			Stream:  &ckPrefixWriter{w: os.Stdout, prefix: "vm: "},
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Logf("VM boot %s, whole run %s", res.Boot.Round(time.Millisecond), res.Duration.Round(time.Millisecond))
-		if err := ckVerdict(res.Output, res.ExitCode); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// ckVerdict says whether the in-VM benchmark ran and passed.
-func ckVerdict(out string, exit int) error {
-	switch {
-	case exit != 0:
-		return fmt.Errorf("benchmark in the VM exited %d; see the vm: lines above", exit)
-	case strings.Contains(out, "--- SKIP: BenchmarkChecksInVM"):
-		return errors.New("BenchmarkChecksInVM skipped in the VM")
-	case strings.Contains(out, "--- FAIL: BenchmarkChecksInVM"):
-		return errors.New("BenchmarkChecksInVM failed in the VM")
-	case !strings.Contains(out, "\nBenchmarkChecksInVM"):
-		return errors.New("BenchmarkChecksInVM printed no result in the VM")
-	}
-	return nil
-}
-
-// ckPrefixWriter writes each complete line with a prefix.
-type ckPrefixWriter struct {
-	w      io.Writer
-	prefix string
-	buf    []byte
-}
-
-func (p *ckPrefixWriter) Write(b []byte) (int, error) {
-	p.buf = append(p.buf, b...)
-	for {
-		i := strings.IndexByte(string(p.buf), '\n')
-		if i < 0 {
-			return len(b), nil
-		}
-		if _, err := fmt.Fprintf(p.w, "%s%s\n", p.prefix, p.buf[:i]); err != nil {
-			return len(b), err
-		}
-		p.buf = p.buf[i+1:]
-	}
+	vmBench{
+		inVM:    "BenchmarkChecksInVM",
+		passEnv: []string{ckEnvRS, ckEnvPerVS, ckEnvKinds, ckEnvWindow, ckEnvSettle, ckEnvSamples, ckEnvWho, ckEnvVerbose, ckEnvClock},
+		memory:  3072, timeout: 25 * time.Minute,
+		files: func(ctx context.Context, dir string) (map[string]string, map[string]string, error) {
+			hacfg, err := vmtest.BuildBinary(ctx, "github.com/hacfg/hacfg/cmd/hacfg", dir)
+			if err != nil {
+				return nil, nil, err
+			}
+			files, err := vmtest.HostBinaryFiles(ctx, ckKeepalived)
+			if err != nil {
+				return nil, nil, err
+			}
+			files[ckHacfgGuest] = hacfg
+			return files, map[string]string{ckEnvHacfg: ckHacfgGuest}, nil
+		},
+	}.run(b)
 }
 
 // BenchmarkChecksInVM measures, in the VM it runs in (HACFG_IPVS=1, see
@@ -304,7 +238,7 @@ func (r *ckResult) lag(q float64) time.Duration {
 func ckMeasure(b *testing.B, c ckContender, set ckSet, dir, hclPath, kaPath string, settle, window time.Duration, samples int) (*ckResult, error) {
 	r := &ckResult{who: c.name, window: window}
 	fmt.Printf("%s, %s: %d real servers in %d virtual servers\n", c.name, set.kind, set.n, set.vss())
-	ns, err := newCkNS()
+	ns, err := newBenchNS()
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	goruntime "runtime"
 
@@ -50,18 +51,31 @@ func (b *benchNS) close() {
 	b.orig.Close()
 }
 
-// measure runs cmd inside the namespace: the child is forked from a
-// thread that has entered it.
-func (b *benchNS) measure(cmd *exec.Cmd) (run, error) {
+// path names the namespace for linux.Open.
+func (b *benchNS) path() string { return fmt.Sprintf("/proc/%d/fd/%d", os.Getpid(), int(b.ns)) }
+
+// do runs f on a thread inside the namespace: sockets f opens and
+// processes it starts belong to it.
+func (b *benchNS) do(f func() error) error {
 	goruntime.LockOSThread()
 	defer goruntime.UnlockOSThread()
 	if err := netns.Set(b.ns); err != nil {
-		return run{}, fmt.Errorf("netns: enter: %w", err)
+		return fmt.Errorf("netns: enter: %w", err)
 	}
 	defer func() {
 		if err := netns.Set(b.orig); err != nil {
 			panic(fmt.Sprintf("netns: cannot return to the original namespace: %v", err))
 		}
 	}()
-	return measure(cmd)
+	return f()
+}
+
+// measure runs cmd inside the namespace: the child is forked from a
+// thread that has entered it.
+func (b *benchNS) measure(cmd *exec.Cmd) (r run, err error) {
+	err = b.do(func() error {
+		r, err = measure(cmd)
+		return err
+	})
+	return r, err
 }

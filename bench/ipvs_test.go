@@ -31,56 +31,19 @@ const ipvsadmPath = "/usr/sbin/ipvsadm"
 //
 //	go test -run '^$' -bench '^BenchmarkIPVS$' -benchtime 1x -timeout 30m ./bench
 func BenchmarkIPVS(b *testing.B) {
-	if os.Getenv("HACFG_IPVS") == "1" {
-		b.Skip("inside the VM: BenchmarkIPVSInVM runs here")
-	}
-	vmtest.RequireVM(b)
-	if _, err := os.Stat(ipvsadmPath); err != nil {
+	if _, err := os.Stat(ipvsadmPath); err != nil && os.Getenv("HACFG_IPVS") != "1" {
 		if os.Getenv("HACFG_REQUIRE_ALL") == "1" {
 			b.Fatalf("ipvsadm missing on the host (apt-get install ipvsadm): %v", err)
 		}
 		b.Skipf("ipvsadm missing on the host (apt-get install ipvsadm): %v", err)
 	}
-	ctx, cancel := context.WithTimeout(b.Context(), 40*time.Minute)
-	defer cancel()
-	assets, err := vmtest.Prepare(ctx, vmtest.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	bin, err := vmtest.BuildTestBinary(ctx, ".", b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	files, err := vmtest.HostBinaryFiles(ctx, ipvsadmPath)
-	if err != nil {
-		b.Fatal(err)
-	}
-	env := map[string]string{"HACFG_IPVS": "1"}
-	for _, k := range []string{envServices, envReals} {
-		if v := os.Getenv(k); v != "" {
-			env[k] = v
-		}
-	}
-	for range b.N {
-		res, err := assets.Run(ctx, vmtest.Options{
-			Binary: bin,
-			Args: []string{"-test.run=^$", "-test.bench=^BenchmarkIPVSInVM$", "-test.benchtime=1x",
-				"-test.timeout=35m"},
-			Env:     env,
-			Files:   files,
-			Memory:  3072,
-			CPUs:    min(2, goruntime.NumCPU()),
-			Timeout: 38 * time.Minute,
-			Stream:  &prefixWriter{w: os.Stdout, prefix: "vm: "},
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Logf("VM boot %s, whole run %s", res.Boot.Round(time.Millisecond), res.Duration.Round(time.Millisecond))
-		if err := benchVerdict(res.Output, res.ExitCode, "BenchmarkIPVSInVM"); err != nil {
-			b.Fatal(err)
-		}
-	}
+	vmBench{
+		inVM: "BenchmarkIPVSInVM", passEnv: []string{envServices, envReals}, memory: 3072, timeout: 35 * time.Minute,
+		files: func(ctx context.Context, dir string) (map[string]string, map[string]string, error) {
+			files, err := vmtest.HostBinaryFiles(ctx, ipvsadmPath)
+			return files, nil, err
+		},
+	}.run(b)
 }
 
 // benchVerdict says whether the in-VM benchmark name ran and passed.

@@ -1,11 +1,9 @@
 package bench
 
 import (
-	"context"
 	"fmt"
 	"net/netip"
 	"os"
-	goruntime "runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,7 +13,6 @@ import (
 	"github.com/hacfg/hacfg/reconcile"
 	"github.com/hacfg/hacfg/runtime"
 	"github.com/hacfg/hacfg/runtime/linux"
-	"github.com/hacfg/hacfg/runtime/linux/vmtest"
 	"github.com/hacfg/hacfg/schema"
 )
 
@@ -29,41 +26,7 @@ const envTakeoverServices = "HACFG_BENCH_TAKEOVER_SERVICES"
 //
 //	go test -run '^$' -bench '^BenchmarkTakeover$' -benchtime 1x ./bench
 func BenchmarkTakeover(b *testing.B) {
-	if os.Getenv("HACFG_IPVS") == "1" {
-		b.Skip("inside the VM: BenchmarkTakeoverInVM runs here")
-	}
-	vmtest.RequireVM(b)
-	ctx, cancel := context.WithTimeout(b.Context(), 20*time.Minute)
-	defer cancel()
-	assets, err := vmtest.Prepare(ctx, vmtest.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	bin, err := vmtest.BuildTestBinary(ctx, ".", b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	env := map[string]string{"HACFG_IPVS": "1"}
-	if v := os.Getenv(envTakeoverServices); v != "" {
-		env[envTakeoverServices] = v
-	}
-	for range b.N {
-		res, err := assets.Run(ctx, vmtest.Options{
-			Binary:  bin,
-			Args:    []string{"-test.run=^$", "-test.bench=^BenchmarkTakeoverInVM$", "-test.benchtime=1x", "-test.timeout=15m"},
-			Env:     env,
-			Memory:  2048,
-			CPUs:    min(2, goruntime.NumCPU()),
-			Timeout: 18 * time.Minute,
-			Stream:  &prefixWriter{w: os.Stdout, prefix: "vm: "},
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := benchVerdict(res.Output, res.ExitCode, "BenchmarkTakeoverInVM"); err != nil {
-			b.Fatal(err)
-		}
-	}
+	vmBench{inVM: "BenchmarkTakeoverInVM", passEnv: []string{envTakeoverServices}, memory: 2048, timeout: 15 * time.Minute}.run(b)
 }
 
 // takeoverConfig is one VRRP instance on lb0 and n virtual servers.
