@@ -37,8 +37,8 @@ func probeHTTP(ctx context.Context, s *Spec) Result {
 }
 
 func probeURL(ctx context.Context, s *Spec, u URLSpec) Result {
-	ctx, cancel := context.WithTimeout(ctx, s.Conn.Timeout)
-	defer cancel()
+	// dial bounds the connection and the whole exchange by connect_timeout
+	// (a deadline on the connection).
 	// One request on one connection: written and read directly rather than
 	// through an http.Transport, whose set-up per probe costs more than the
 	// probe itself at thousands of checks a second.

@@ -391,6 +391,12 @@ func (m *Manager) probe(spec *Spec) Result {
 		return fail("stopped")
 	}
 	defer func() { <-m.sem }()
+	if np, ok := m.prober.(*NetProber); ok {
+		// The network probes bound every step by the check's own
+		// timeouts (dial, connection deadline, script timeout): no
+		// watchdog goroutine and timer per check.
+		return np.Probe(m.ctx, spec)
+	}
 	timeout := spec.Timeout() + probeSlack
 	ctx, cancel := context.WithTimeout(m.ctx, timeout)
 	defer cancel()
