@@ -2,7 +2,6 @@ package reconcile
 
 import (
 	"errors"
-	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -26,23 +25,7 @@ func (k *batchKernel) IPVSBatch(ops []runtime.IPVSOp) []error {
 	for start := 0; start < len(ops); start += k.group {
 		failed := false
 		for _, op := range ops[start:min(start+k.group, len(ops))] {
-			var err error
-			switch op.Kind {
-			case runtime.IPVSAddService:
-				err = k.AddService(op.Service)
-			case runtime.IPVSUpdateService:
-				err = k.UpdateService(op.Service)
-			case runtime.IPVSDelService:
-				err = k.DelService(op.Key)
-			case runtime.IPVSAddDestination:
-				err = k.AddDestination(op.Key, op.Destination)
-			case runtime.IPVSUpdateDestination:
-				err = k.UpdateDestination(op.Key, op.Destination)
-			case runtime.IPVSDelDestination:
-				err = k.DelDestination(op.Key, op.Destination)
-			default:
-				err = fmt.Errorf("unknown op %d", op.Kind)
-			}
+			err := op.Do(k)
 			failed = failed || err != nil
 			errs = append(errs, err)
 		}

@@ -1,5 +1,7 @@
 package runtime
 
+import "fmt"
+
 // IPVSOpKind says what an IPVSOp does.
 type IPVSOpKind uint8
 
@@ -38,4 +40,24 @@ type IPVSOp struct {
 // one may have succeeded, and its result says so.
 type IPVSBatcher interface {
 	IPVSBatch(ops []IPVSOp) []error
+}
+
+// Do carries op out through k's one-at-a-time methods: what a batcher
+// without a batch socket, or a test double, does for each op.
+func (op IPVSOp) Do(k IPVS) error {
+	switch op.Kind {
+	case IPVSAddService:
+		return k.AddService(op.Service)
+	case IPVSUpdateService:
+		return k.UpdateService(op.Service)
+	case IPVSDelService:
+		return k.DelService(op.Key)
+	case IPVSAddDestination:
+		return k.AddDestination(op.Key, op.Destination)
+	case IPVSUpdateDestination:
+		return k.UpdateDestination(op.Key, op.Destination)
+	case IPVSDelDestination:
+		return k.DelDestination(op.Key, op.Destination)
+	}
+	return fmt.Errorf("ipvs: unknown batch op %d: %w", op.Kind, ErrInvalid)
 }

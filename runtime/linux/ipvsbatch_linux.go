@@ -158,23 +158,7 @@ func (k *Kernel) IPVSBatch(ops []runtime.IPVSOp) []error {
 func (k *Kernel) ipvsOneByOne(ops []runtime.IPVSOp) []error {
 	errs := make([]error, 0, len(ops))
 	for _, op := range ops {
-		var err error
-		switch op.Kind {
-		case runtime.IPVSAddService:
-			err = k.AddService(op.Service)
-		case runtime.IPVSUpdateService:
-			err = k.UpdateService(op.Service)
-		case runtime.IPVSDelService:
-			err = k.DelService(op.Key)
-		case runtime.IPVSAddDestination:
-			err = k.AddDestination(op.Key, op.Destination)
-		case runtime.IPVSUpdateDestination:
-			err = k.UpdateDestination(op.Key, op.Destination)
-		case runtime.IPVSDelDestination:
-			err = k.DelDestination(op.Key, op.Destination)
-		default:
-			err = fmt.Errorf("ipvs: unknown batch op %d: %w", op.Kind, runtime.ErrInvalid)
-		}
+		err := op.Do(k)
 		errs = append(errs, err)
 		if err != nil {
 			break
