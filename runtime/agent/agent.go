@@ -828,10 +828,17 @@ func (a *Agent) shutdown() error {
 	a.shutdownInstances()
 	a.stopDynamic()
 	a.mu.Lock()
-	cfg := a.cfg
-	facts := runtime.Facts{VRRP: map[string]runtime.VRRPRole{}, Health: a.facts.Health, Quorum: a.facts.Quorum}
+	// The config as it looks with every instance stopped: no addresses,
+	// and no VMAC interfaces (keepalived removes them too; a restart
+	// creates them again).
+	cfg := *a.cfg
+	cfg.Instances = make([]*schema.VRRPInstance, len(a.cfg.Instances))
+	facts := runtime.Facts{VRRP: map[string]runtime.VRRPRole{}}
 	var scope reconcile.Scope
-	for _, in := range cfg.Instances {
+	for i, in := range a.cfg.Instances {
+		c := *in
+		c.UseVMAC = false
+		cfg.Instances[i] = &c
 		facts.VRRP[in.Name] = runtime.RoleBackup
 		scope.Instances = append(scope.Instances, in.Name)
 	}
@@ -839,7 +846,7 @@ func (a *Agent) shutdown() error {
 	if len(scope.Instances) == 0 {
 		return nil
 	}
-	_, _, err := a.deps.Reconciler.Reconcile(cfg, facts, reconcile.PlanOptions{Node: a.node, Scope: scope, AllowEmpty: true})
+	_, _, err := a.deps.Reconciler.Reconcile(&cfg, facts, reconcile.PlanOptions{Node: a.node, Scope: scope, AllowEmpty: true})
 	if err != nil {
 		return fmt.Errorf("shutdown: remove addresses: %w", err)
 	}

@@ -371,3 +371,43 @@ func TestConfigDelta(t *testing.T) {
 		})
 	}
 }
+
+// TestAgentVMAC: use_vmac instances speak on their VMAC interface, which
+// exists from the start whatever the state; the VIP goes on it as master;
+// shutdown removes both.
+func TestAgentVMAC(t *testing.T) {
+	l := newLab(t, `
+vrrp_instance "VI_1" {
+  interface         = "eth0"
+  virtual_router_id = 51
+  use_vmac          = true
+  virtual_ipaddress = ["192.0.2.10/24"]
+}`)
+	kernel := fake.NewKernel("eth0")
+	if err := kernel.AddAddr(runtime.Address{Interface: "eth0", Prefix: netip.MustParsePrefix("192.0.2.1/24")}); err != nil {
+		t.Fatal(err)
+	}
+	var dialed []string
+	n := l.launch("lb1", "192.0.2.1", nodeOpts{kernel: kernel, node: "-", deps: func(d *Deps) {
+		dial := d.DialVRRP
+		d.DialVRRP = func(iface string, fam runtime.Family, src netip.Addr) (runtime.VRRPConn, error) {
+			dialed = append(dialed, iface+" from "+src.String())
+			return dial(iface, fam, src)
+		}
+	}})
+	if !strings.Contains(kernel.String(), "ip link add vrrp.51 link eth0 address 00:00:5e:00:01:33 type macvlan mode private up") {
+		t.Fatalf("no VMAC before the election:\n%s", kernel)
+	}
+	if len(dialed) != 1 || dialed[0] != "vrrp.51 from 192.0.2.1" {
+		t.Errorf("VRRP socket opened on %v, want the VMAC with eth0's address", dialed)
+	}
+	l.advance(5 * time.Second)
+	l.eventually("VIP on the VMAC", func() bool { return strings.Contains(kernel.String(), "ip addr add 192.0.2.10/24 dev vrrp.51") })
+	if err := l.stop("lb1"); err != nil {
+		t.Fatal(err)
+	}
+	if s := kernel.String(); strings.Contains(s, "vrrp.51") {
+		t.Errorf("shutdown left the VMAC or its address:\n%s", s)
+	}
+	_ = n
+}
