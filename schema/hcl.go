@@ -19,6 +19,9 @@ import (
 // a config of 10,000 virtual servers is millions of tokens. The result and
 // every position are the same as for one parse.
 func parseHCL(filename string, src []byte) (*value, hcl.Diagnostics) {
+	if v, ok := fastHCL(filename, src); ok {
+		return v, nil
+	}
 	return parseHCLChunks(filename, src, chunkSize)
 }
 
@@ -35,13 +38,23 @@ func parseHCLChunks(filename string, src []byte, size int) (*value, hcl.Diagnost
 			panic("schema: hclsyntax returned a foreign body type")
 		}
 		part := hclBody(body)
-		if ch.off == 0 {
-			root.rng = part.rng
-		}
 		root.entries = append(root.entries, part.entries...)
 	}
-	root.rng.End = hcl.Pos{Line: root.rng.End.Line, Column: root.rng.End.Column, Byte: len(src)}
+	root.rng = wholeFile(filename, src)
 	return root, nil
+}
+
+// wholeFile is the range of all of src.
+func wholeFile(filename string, src []byte) hcl.Range {
+	line, col := 1, 1
+	for _, c := range src {
+		if c == '\n' {
+			line, col = line+1, 1
+		} else if c < 0x80 || c >= 0xC0 {
+			col++ // count code points, not continuation bytes
+		}
+	}
+	return hcl.Range{Filename: filename, Start: hcl.InitialPos, End: hcl.Pos{Line: line, Column: col, Byte: len(src)}}
 }
 
 // chunkSize is the size of source, in bytes, above which HCL is parsed in

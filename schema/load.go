@@ -141,7 +141,9 @@ func Decode(srcs Sources) (*Config, hcl.Diagnostics) {
 		// Syntax errors: nothing to decode.
 		return nil, diags
 	}
-	cfg := &Config{src: &sourceMap{}}
+	// Sized up front: the map is filled with one range per decoded value,
+	// and growing it is a good part of decoding a large config.
+	cfg := &Config{src: &sourceMap{ranges: make(map[any]hcl.Range, countValues(root))}}
 	d := &decoder{src: cfg.src}
 	d.decodeBody(root, reflect.ValueOf(cfg).Elem(), "the top level")
 	return cfg, append(diags, d.diags...)
@@ -164,4 +166,16 @@ func trimBOM(b []byte) []byte {
 		return b[3:]
 	}
 	return b
+}
+
+// countValues counts the values of a tree.
+func countValues(v *value) int {
+	n := 1
+	for _, el := range v.list {
+		n += countValues(el)
+	}
+	for _, e := range v.entries {
+		n += countValues(e.val)
+	}
+	return n
 }
