@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
 )
 
 // fastCorpus is every HCL source the repository has, plus generated ones.
