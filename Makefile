@@ -19,7 +19,7 @@ STATICCHECK_VERSION := v0.8.2
 all: build
 
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/hacfg
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/hacfg
 
 # deps installs the Debian packages the integration, VM and interop tests
 # need, when they are missing and we are root.
