@@ -273,6 +273,21 @@ func (s *ipvsSock) sendRecvAcks(b []byte, first, last uint32, results []error) e
 	if err := s.send(b); err != nil {
 		return err
 	}
+	return s.recvMsgs(func(typ, _ uint16, seq uint32, m []byte) (bool, error) {
+		if typ == unix.NLMSG_ERROR && len(m) >= unix.NLMSG_HDRLEN+4 && seq >= first && seq <= last {
+			if code := int32(binary.NativeEndian.Uint32(m[unix.NLMSG_HDRLEN:])); code != 0 {
+				results[seq-first] = syscall.Errno(-code)
+			}
+			return seq == last, nil
+		}
+		return false, nil
+	})
+}
+
+// recvMsgs reads netlink messages and hands each (its type, flags,
+// sequence number and bytes, header included) to f until f says done or
+// fails.
+func (s *ipvsSock) recvMsgs(f func(typ, flags uint16, seq uint32, m []byte) (done bool, err error)) error {
 	for {
 		n, err := s.recv()
 		if err != nil {
@@ -283,15 +298,9 @@ func (s *ipvsSock) sendRecvAcks(b []byte, first, last uint32, results []error) e
 			if l < unix.NLMSG_HDRLEN || l > len(m) {
 				return errors.New("ipvs: malformed netlink message")
 			}
-			typ := binary.NativeEndian.Uint16(m[4:])
-			seq := binary.NativeEndian.Uint32(m[8:])
-			if typ == unix.NLMSG_ERROR && l >= unix.NLMSG_HDRLEN+4 && seq >= first && seq <= last {
-				if code := int32(binary.NativeEndian.Uint32(m[unix.NLMSG_HDRLEN:])); code != 0 {
-					results[seq-first] = syscall.Errno(-code)
-				}
-				if seq == last {
-					return nil
-				}
+			done, err := f(binary.NativeEndian.Uint16(m[4:]), binary.NativeEndian.Uint16(m[6:]), binary.NativeEndian.Uint32(m[8:]), m[:l])
+			if done || err != nil {
+				return err
 			}
 			m = m[min(nlmAlign(l), len(m)):]
 		}
@@ -476,47 +485,34 @@ func (s *ipvsSock) dump(cmd uint8, key *runtime.ServiceKey, each func(attrs []by
 		return err
 	}
 	interrupted := false
-	for {
-		n, err := s.recv()
-		if err != nil {
-			return err
+	return s.recvMsgs(func(typ, flags uint16, mseq uint32, m []byte) (bool, error) {
+		if mseq != seq {
+			return false, nil
 		}
-		for m := s.rbuf[:n]; len(m) >= unix.NLMSG_HDRLEN; {
-			l := int(binary.NativeEndian.Uint32(m))
-			if l < unix.NLMSG_HDRLEN || l > len(m) {
-				return errors.New("ipvs: malformed netlink message")
-			}
-			typ := binary.NativeEndian.Uint16(m[4:])
-			flags := binary.NativeEndian.Uint16(m[6:])
-			if binary.NativeEndian.Uint32(m[8:]) == seq {
-				if flags&unix.NLM_F_DUMP_INTR != 0 {
-					interrupted = true
-				}
-				switch typ {
-				case unix.NLMSG_DONE:
-					if interrupted {
-						return netlink.ErrDumpInterrupted
-					}
-					return nil
-				case unix.NLMSG_ERROR:
-					if l < unix.NLMSG_HDRLEN+4 {
-						return errors.New("ipvs: short netlink error")
-					}
-					if code := int32(binary.NativeEndian.Uint32(m[unix.NLMSG_HDRLEN:])); code != 0 {
-						return syscall.Errno(-code)
-					}
-					return nil
-				case s.family:
-					if l >= unix.NLMSG_HDRLEN+genlHdrLen {
-						if err := each(m[unix.NLMSG_HDRLEN+genlHdrLen : l]); err != nil {
-							return err
-						}
-					}
-				}
-			}
-			m = m[min(nlmAlign(l), len(m)):]
+		if flags&unix.NLM_F_DUMP_INTR != 0 {
+			interrupted = true
 		}
-	}
+		switch typ {
+		case unix.NLMSG_DONE:
+			if interrupted {
+				return true, netlink.ErrDumpInterrupted
+			}
+			return true, nil
+		case unix.NLMSG_ERROR:
+			if len(m) < unix.NLMSG_HDRLEN+4 {
+				return true, errors.New("ipvs: short netlink error")
+			}
+			if code := int32(binary.NativeEndian.Uint32(m[unix.NLMSG_HDRLEN:])); code != 0 {
+				return true, syscall.Errno(-code)
+			}
+			return true, nil
+		case s.family:
+			if len(m) >= unix.NLMSG_HDRLEN+genlHdrLen {
+				return false, each(m[unix.NLMSG_HDRLEN+genlHdrLen:])
+			}
+		}
+		return false, nil
+	})
 }
 
 // nextAttr splits the first attribute off b.
