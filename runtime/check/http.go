@@ -2,6 +2,7 @@ package check
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/tls"
@@ -11,7 +12,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -64,29 +68,10 @@ func probeURL(ctx context.Context, s *Spec, u URLSpec) Result {
 		}
 		conn = tc
 	}
-	path := u.Path
-	if !strings.HasPrefix(path, "/") {
-		path = "/" + path
-	}
-	host := u.Host
-	if host == "" {
-		host = s.Conn.Target.String()
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.Conn.Target.String()+path, nil)
-	if err != nil {
-		return fail("GET %s: %v", u.Path, err)
-	}
-	req.Host = host
-	req.Close = true
-	req.Header.Set("User-Agent", "KeepAliveClient")
-	bw := bufio.NewWriterSize(conn, 512)
-	if err := req.Write(bw); err != nil {
+	if _, err := conn.Write(u.request(s)); err != nil {
 		return fail("GET %s: %s", u.Path, why(err))
 	}
-	if err := bw.Flush(); err != nil {
-		return fail("GET %s: %s", u.Path, why(err))
-	}
-	resp, err := http.ReadResponse(bufio.NewReaderSize(conn, 4096), req)
+	resp, err := http.ReadResponse(bufio.NewReaderSize(conn, 4096), nil)
 	if err != nil {
 		return fail("GET %s: %s", u.Path, why(err))
 	}
@@ -104,6 +89,179 @@ func probeURL(ctx context.Context, s *Spec, u URLSpec) Result {
 		}
 	}
 	return pass("GET %s: status %d", u.Path, resp.StatusCode)
+}
+
+// request is the HTTP request of url u: HTTP/1.1 with the url's Host and
+// keepalived's User-Agent, asking the server to close the connection.
+func (u *URLSpec) request(s *Spec) []byte {
+	if u.req != nil {
+		return u.req
+	}
+	return buildRequest(s.Conn.Target, *u)
+}
+
+func buildRequest(target netip.AddrPort, u URLSpec) []byte {
+	uri := u.Path
+	if !strings.HasPrefix(uri, "/") {
+		uri = "/" + uri
+	}
+	if p, err := url.Parse("http://" + target.String() + uri); err == nil {
+		uri = p.RequestURI() // escapes what must not go on the request line
+	}
+	host := u.Host
+	if host == "" {
+		host = target.String()
+	}
+	// A header value cannot hold a line break (validation refuses them;
+	// this keeps a bad one from ever splitting the request).
+	host = strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' {
+			return -1
+		}
+		return r
+	}, host)
+	return []byte("GET " + uri + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\n\r\n")
+}
+
+// startHTTP runs the urls of an HTTP_GET from the i-th on the event loop,
+// one connection each, and calls done with the result.
+func (p *NetProber) startHTTP(s *Spec, i int, done func(Result)) {
+	u := &s.URLs[i]
+	complete := headerComplete
+	if u.Digest != "" {
+		complete = bodyComplete
+	}
+	p.x.start(s.Conn, u.request(s), complete, func(reply []byte, err error) {
+		r := httpVerdict(u, reply, err)
+		switch {
+		case !r.OK:
+			done(r)
+		case i+1 < len(s.URLs):
+			p.startHTTP(s, i+1, done)
+		case len(s.URLs) == 1:
+			done(pass("GET %s: ok", u.Path))
+		default:
+			done(pass("GET %d urls: ok", len(s.URLs)))
+		}
+	})
+}
+
+// headerEnd returns the length of the header of an HTTP response (status
+// line and header fields, with the empty line after them), or -1 while it
+// is incomplete.
+func headerEnd(b []byte) int {
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\n' {
+			continue
+		}
+		switch {
+		case i+1 < len(b) && b[i+1] == '\n':
+			return i + 2
+		case i+2 < len(b) && b[i+1] == '\r' && b[i+2] == '\n':
+			return i + 3
+		}
+	}
+	return -1
+}
+
+// headerComplete says whether a reply holds the whole header: all a
+// check without digest needs.
+func headerComplete(b []byte) bool { return headerEnd(b) >= 0 || len(b) > maxHeader }
+
+// bodyComplete says whether a reply holds the whole body, as far as a
+// Content-Length tells; without one, the end is the server's close.
+func bodyComplete(b []byte) bool {
+	if len(b) > maxBody+maxHeader {
+		return true
+	}
+	n := headerEnd(b)
+	if n < 0 {
+		return false
+	}
+	cl, ok := contentLength(b[:n])
+	return ok && len(b)-n >= cl
+}
+
+// contentLength finds a Content-Length field in a header, when the body is
+// not chunked.
+func contentLength(h []byte) (int, bool) {
+	cl, found := -1, false
+	for line := range strings.SplitSeq(string(h), "\n") {
+		name, value, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		switch {
+		case strings.EqualFold(strings.TrimSpace(name), "Content-Length"):
+			n, err := strconv.Atoi(strings.TrimSpace(value))
+			if err != nil || n < 0 {
+				return 0, false
+			}
+			cl, found = n, true
+		case strings.EqualFold(strings.TrimSpace(name), "Transfer-Encoding"):
+			return 0, false
+		}
+	}
+	return cl, found
+}
+
+// maxHeader bounds the header of a response.
+const maxHeader = 64 << 10
+
+// httpVerdict judges the reply to url u: the same rules and reasons as
+// probeURL.
+func httpVerdict(u *URLSpec, reply []byte, err error) Result {
+	if err != nil {
+		return fail("GET %s: %s", u.Path, why(err))
+	}
+	if u.Digest == "" {
+		// The status line is all that is needed: "HTTP/1.1 200 OK".
+		if n := headerEnd(reply); n >= 0 {
+			line, _, _ := strings.Cut(string(reply[:n]), "\n")
+			proto, status, _ := strings.Cut(strings.TrimSuffix(line, "\r"), " ")
+			if code, ok := statusCode(status); ok && strings.HasPrefix(proto, "HTTP/") {
+				if !u.Status.Match(code) {
+					return fail("GET %s: status %d", u.Path, code)
+				}
+				return pass("GET %s: status %d", u.Path, code)
+			}
+		}
+	}
+	// Anything else (a digest to compute, a malformed or cut reply) is
+	// read as probeURL reads it, for the same results and reasons.
+	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(reply)), nil)
+	if err != nil {
+		return fail("GET %s: %s", u.Path, why(err))
+	}
+	defer resp.Body.Close()
+	if !u.Status.Match(resp.StatusCode) {
+		return fail("GET %s: status %d", u.Path, resp.StatusCode)
+	}
+	if u.Digest != "" {
+		h := md5.New()
+		if _, err := io.Copy(h, io.LimitReader(resp.Body, maxBody)); err != nil {
+			return fail("GET %s: read body: %s", u.Path, why(err))
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); got != u.Digest {
+			return fail("GET %s: digest %s, want %s", u.Path, got, u.Digest)
+		}
+	}
+	return pass("GET %s: status %d", u.Path, resp.StatusCode)
+}
+
+// statusCode reads the three digits at the start of a status.
+func statusCode(status string) (int, bool) {
+	if len(status) < 3 || (len(status) > 3 && status[3] != ' ') {
+		return 0, false
+	}
+	code := 0
+	for _, c := range status[:3] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		code = code*10 + int(c-'0')
+	}
+	return code, true
 }
 
 // tlsConfig is SSL_GET's client configuration: SNI (the url's Host) only

@@ -93,6 +93,7 @@ type Manager struct {
 	publish       func(Event)
 	runner        Runner
 	prober        Prober
+	ownProber     bool // prober is the Manager's own NetProber, closed by Stop
 	jitter        func(time.Duration) time.Duration
 	scriptTimeout time.Duration
 	sem           chan struct{}
@@ -167,6 +168,7 @@ func New(cfg *schema.Config, opts Options) *Manager {
 	}
 	if m.prober == nil {
 		m.prober = &NetProber{Runner: m.runner}
+		m.ownProber = true
 	}
 	if m.jitter == nil {
 		m.jitter = func(max time.Duration) time.Duration {
@@ -343,6 +345,9 @@ func (m *Manager) Stop() {
 	}
 	m.mu.Unlock()
 	m.cancel()
+	if m.ownProber {
+		m.prober.(*NetProber).Close()
+	}
 	m.probes.Wait()
 	m.script.Wait()
 }
@@ -363,10 +368,31 @@ func (m *Manager) fire(c *checker) {
 	spec := c.spec
 	m.probes.Add(1)
 	m.mu.Unlock()
-	defer m.probes.Done()
 
+	if np, ok := m.prober.(*NetProber); ok && np.canStart(&spec) {
+		// On the event loop: this goroutine ends here, and the result
+		// comes back through done.
+		select {
+		case m.sem <- struct{}{}:
+		case <-m.ctx.Done():
+			m.probes.Done()
+			return
+		}
+		np.start(&spec, func(res Result) {
+			<-m.sem
+			m.finish(c, res, start)
+			m.probes.Done()
+		})
+		return
+	}
 	res := m.probe(&spec)
+	m.finish(c, res, start)
+	m.probes.Done()
+}
 
+// finish records the result of an attempt of c that started at start and
+// schedules the next.
+func (m *Manager) finish(c *checker, res Result, start time.Time) {
 	m.mu.Lock()
 	if c.stopped {
 		m.mu.Unlock()

@@ -42,12 +42,24 @@ type Prober interface {
 type NetProber struct {
 	// Runner runs MISC_CHECK programs; nil means ExecRunner.
 	Runner Runner
+
+	x exchanger // the event loop of TCP_CHECK and HTTP_GET (Linux)
 }
 
 var _ Prober = (*NetProber)(nil)
 
 // Probe implements Prober.
 func (p *NetProber) Probe(ctx context.Context, s *Spec) Result {
+	if p.canStart(s) {
+		ch := make(chan Result, 1)
+		p.start(s, func(r Result) { ch <- r })
+		select {
+		case r := <-ch:
+			return r
+		case <-ctx.Done():
+			return fail("%s: %s", s.Name(), why(ctx.Err()))
+		}
+	}
 	switch s.Kind {
 	case KindTCP:
 		return probeTCP(ctx, s)
@@ -66,6 +78,35 @@ func (p *NetProber) Probe(ctx context.Context, s *Spec) Result {
 	}
 	return fail("unknown checker kind %q", s.Kind)
 }
+
+// canStart says whether start can run s: TCP_CHECK and HTTP_GET (not
+// SSL_GET) on Linux, to targets without an IPv6 zone.
+func (p *NetProber) canStart(s *Spec) bool {
+	return (s.Kind == KindTCP || (s.Kind == KindHTTP && len(s.URLs) > 0)) && p.x.supported(s.Conn)
+}
+
+// start runs one attempt of s, which canStart accepts, on the NetProber's
+// event loop and calls done with its result, once: from the loop's
+// goroutine, or from start's caller when it fails at once. s must not
+// change until then.
+func (p *NetProber) start(s *Spec, done func(Result)) {
+	if s.Kind == KindHTTP {
+		p.startHTTP(s, 0, done)
+		return
+	}
+	p.x.start(s.Conn, nil, nil, func(_ []byte, err error) {
+		if err != nil {
+			done(fail("connect %s: %s", s.Conn.Target, why(err)))
+			return
+		}
+		done(pass("connect %s: ok", s.Conn.Target))
+	})
+}
+
+// Close ends the checks running on the NetProber's event loop (their
+// result is a failure, "stopped") and refuses new ones. Probe can still
+// run checks of other kinds.
+func (p *NetProber) Close() { p.x.close() }
 
 // dial connects to c.Target from c's bind address within c.Timeout (and
 // ctx). The returned conn has its deadline set to the same moment.

@@ -423,7 +423,11 @@ func TestSpecDefaults(t *testing.T) {
 		extra := ""
 		switch s.Kind {
 		case KindHTTP:
-			extra = fmt.Sprintf("urls=%v", s.URLs)
+			var us []string
+			for _, u := range s.URLs {
+				us = append(us, fmt.Sprintf("{%s %s %v %s}", u.Path, u.Digest, u.Status, u.Host))
+			}
+			extra = fmt.Sprintf("urls=%v", us)
 		case KindSMTP:
 			extra = fmt.Sprintf("helo=%s hosts=%v", s.HeloName, s.Hosts)
 		case KindDNS:

@@ -55,6 +55,8 @@ type URLSpec struct {
 	Digest string             `json:",omitzero"` // lower-case hex MD5 of the body
 	Status schema.StatusCodes `json:",omitzero"` // empty: 200-299
 	Host   string             `json:",omitzero"` // Host header (and SNI); empty: the target address
+
+	req []byte // the request, built once (see request)
 }
 
 // Spec is one checker of one real server with every default applied: what
@@ -216,7 +218,9 @@ func httpSpec(kind Kind, vs *schema.VirtualServer, rs *schema.RealServer, c *sch
 		if path == "" {
 			path = "/"
 		}
-		s.URLs = append(s.URLs, URLSpec{Path: path, Digest: strings.ToLower(u.Digest), Status: u.StatusCode, Host: host})
+		us := URLSpec{Path: path, Digest: strings.ToLower(u.Digest), Status: u.StatusCode, Host: host}
+		us.req = buildRequest(s.Conn.Target, us)
+		s.URLs = append(s.URLs, us)
 	}
 	if kind == KindSSL {
 		s.SNI = c.EnableSNI

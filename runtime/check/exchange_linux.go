@@ -1,0 +1,411 @@
+package check
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The exchanger runs plain TCP exchanges (connect, write a request, read a
+// reply) on one epoll loop in one goroutine, with raw non-blocking
+// sockets. At thousands of checks a second, this is what keeps the health
+// checker's CPU below keepalived's: a check through the net package costs
+// a goroutine that grows its stack, a dial context, and nine system calls
+// (socket, connect, epoll_ctl twice, getsockopt, setsockopt for
+// TCP_NODELAY, getsockname, getpeername, close); here it is four (socket,
+// connect, epoll_ctl, getsockopt) and close, with epoll_wait shared by all
+// the checks in flight.
+
+// exchangeIdle is how long the loop waits without any exchange in flight
+// before it ends (and closes its epoll descriptor); the next exchange
+// starts it again.
+const exchangeIdle = 2 * time.Second
+
+// An exchange is one connection of the loop.
+type exchange struct {
+	fd       int
+	gen      uint64
+	deadline time.Time
+	req      []byte // left to write; nil once written, or for a bare connect
+	reading  bool   // connected and written: reading the reply
+	reply    []byte
+	complete func(reply []byte) bool // nil: connect only
+	done     func(reply []byte, err error)
+	err      error
+	finished bool
+}
+
+type deadlineEntry struct {
+	at  time.Time
+	fd  int
+	gen uint64
+}
+
+type deadlines []deadlineEntry
+
+func (h deadlines) Len() int           { return len(h) }
+func (h deadlines) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h deadlines) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *deadlines) Push(x any)        { *h = append(*h, x.(deadlineEntry)) }
+func (h *deadlines) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
+}
+
+// exchanger is the loop. Its zero value is ready; it starts its goroutine
+// with the first exchange and ends it after exchangeIdle without one.
+type exchanger struct {
+	idle time.Duration // 0: exchangeIdle; tests shorten it
+
+	mu      sync.Mutex
+	running bool
+	closed  bool
+	epfd    int
+	wakefd  int // eventfd: wakes the loop for an earlier deadline or Close
+	sleep   time.Time
+	gen     uint64
+	conns   map[int]*exchange
+	heap    deadlines
+}
+
+var errStopped = errors.New("stopped")
+
+// supported says whether the loop can run a connection to c: a target
+// without an IPv6 zone.
+func (x *exchanger) supported(c Conn) bool {
+	return c.Target.Addr().Zone() == "" && c.BindAddr.Zone() == ""
+}
+
+func sockaddr(a netip.AddrPort) unix.Sockaddr {
+	if a.Addr().Is4() || a.Addr().Is4In6() {
+		return &unix.SockaddrInet4{Port: int(a.Port()), Addr: a.Addr().Unmap().As4()}
+	}
+	return &unix.SockaddrInet6{Port: int(a.Port()), Addr: a.Addr().As16()}
+}
+
+// start connects to c.Target (from c's bind address) and, when req is not
+// empty, writes req and reads the reply until complete says it is whole
+// or the peer closes; all within c.Timeout. done is called exactly once,
+// from the loop's goroutine or (for an immediate failure) from start's
+// caller, with the reply so far and the error that ended it, if any: a
+// *net.OpError for a system call, os.ErrDeadlineExceeded for the timeout,
+// errStopped after close. complete must be nil for a bare connect.
+func (x *exchanger) start(c Conn, req []byte, complete func([]byte) bool, done func([]byte, error)) {
+	family := unix.AF_INET6
+	if c.Target.Addr().Unmap().Is4() {
+		family = unix.AF_INET
+	}
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		done(nil, opError("socket", c, err))
+		return
+	}
+	if c.BindAddr.IsValid() || c.BindPort != 0 {
+		if err := bindSocket(fd, family, c); err != nil {
+			unix.Close(fd)
+			done(nil, err)
+			return
+		}
+	}
+	switch err := unix.Connect(fd, sockaddr(c.Target)); err {
+	case nil, unix.EINPROGRESS:
+		// Connected at once or not, the loop sees EPOLLOUT when it is.
+	default:
+		unix.Close(fd)
+		done(nil, opError("dial", c, err))
+		return
+	}
+	e := &exchange{fd: fd, deadline: time.Now().Add(c.Timeout), complete: complete, done: done}
+	if len(req) > 0 {
+		e.req = req
+	}
+	x.mu.Lock()
+	if x.closed {
+		x.mu.Unlock()
+		unix.Close(fd)
+		done(nil, errStopped)
+		return
+	}
+	if err := x.runLocked(); err != nil {
+		x.mu.Unlock()
+		unix.Close(fd)
+		done(nil, err)
+		return
+	}
+	x.gen++
+	e.gen = x.gen
+	x.conns[fd] = e
+	heap.Push(&x.heap, deadlineEntry{at: e.deadline, fd: fd, gen: e.gen})
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
+	if err := unix.EpollCtl(x.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		delete(x.conns, fd)
+		x.mu.Unlock()
+		unix.Close(fd)
+		done(nil, fmt.Errorf("epoll_ctl: %w", err))
+		return
+	}
+	if x.sleep.IsZero() || e.deadline.Before(x.sleep) {
+		x.wakeLocked()
+	}
+	x.mu.Unlock()
+}
+
+func bindSocket(fd, family int, c Conn) error {
+	if c.BindPort != 0 {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+			return opError("setsockopt", c, err)
+		}
+	}
+	var sa unix.Sockaddr
+	if family == unix.AF_INET {
+		var a [4]byte
+		if c.BindAddr.IsValid() {
+			a = c.BindAddr.Unmap().As4()
+		}
+		sa = &unix.SockaddrInet4{Port: int(c.BindPort), Addr: a}
+	} else {
+		var a [16]byte
+		if c.BindAddr.IsValid() {
+			a = c.BindAddr.As16()
+		}
+		sa = &unix.SockaddrInet6{Port: int(c.BindPort), Addr: a}
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		return opError("bind", c, err)
+	}
+	return nil
+}
+
+// opError wraps a system call's error as the net package does, so that
+// why() shortens it the same way: "connection refused".
+func opError(op string, c Conn, err error) error {
+	return &net.OpError{Op: op, Net: "tcp", Addr: net.TCPAddrFromAddrPort(c.Target), Err: os.NewSyscallError(op, err)}
+}
+
+// runLocked starts the loop if it is not running.
+func (x *exchanger) runLocked() error {
+	if x.running {
+		return nil
+	}
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("epoll_create: %w", err)
+	}
+	wakefd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return fmt.Errorf("eventfd: %w", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wakefd)}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
+		unix.Close(epfd)
+		unix.Close(wakefd)
+		return fmt.Errorf("epoll_ctl: %w", err)
+	}
+	x.epfd, x.wakefd, x.running = epfd, wakefd, true
+	if x.conns == nil {
+		x.conns = map[int]*exchange{}
+	}
+	go x.loop(epfd, wakefd)
+	return nil
+}
+
+// wakeLocked makes the loop look at its deadlines again. It writes under
+// the lock: the loop closes wakefd only after clearing running under it.
+func (x *exchanger) wakeLocked() {
+	if x.running {
+		one := [8]byte{1}
+		_, _ = unix.Write(x.wakefd, one[:])
+	}
+}
+
+// close ends every exchange in flight with errStopped and refuses new
+// ones.
+func (x *exchanger) close() {
+	x.mu.Lock()
+	x.closed = true
+	var ended []*exchange
+	for fd, e := range x.conns {
+		unix.Close(fd)
+		delete(x.conns, fd)
+		e.err = errStopped
+		ended = append(ended, e)
+	}
+	x.heap = nil
+	x.wakeLocked()
+	x.mu.Unlock()
+	for _, e := range ended {
+		e.done(e.reply, e.err)
+	}
+}
+
+func (x *exchanger) loop(epfd, wakefd int) {
+	events := make([]unix.EpollEvent, 256)
+	var scratch [16 << 10]byte
+	var ended []*exchange
+	idle := x.idle
+	if idle <= 0 {
+		idle = exchangeIdle
+	}
+	idleSince := time.Now()
+	for {
+		x.mu.Lock()
+		now := time.Now()
+		timeout := -1
+		if len(x.conns) == 0 {
+			x.heap = x.heap[:0] // deadlines of finished exchanges only
+		}
+		switch {
+		case x.closed || (len(x.conns) == 0 && now.Sub(idleSince) >= idle):
+			x.running = false
+			x.sleep = time.Time{}
+			x.mu.Unlock()
+			unix.Close(epfd)
+			unix.Close(wakefd)
+			return
+		case len(x.heap) > 0:
+			x.sleep = x.heap[0].at
+			// Round up: waking before the deadline only loops again.
+			timeout = int((x.sleep.Sub(now) + time.Millisecond - 1) / time.Millisecond)
+		default:
+			x.sleep = idleSince.Add(idle)
+			timeout = int((x.sleep.Sub(now) + time.Millisecond - 1) / time.Millisecond)
+		}
+		x.mu.Unlock()
+
+		n, err := unix.EpollWait(epfd, events, max(0, timeout))
+		if err != nil && err != unix.EINTR {
+			// Cannot happen with valid arguments; end everything rather
+			// than spin.
+			x.close()
+			continue
+		}
+
+		x.mu.Lock()
+		for _, ev := range events[:max(0, n)] {
+			fd := int(ev.Fd)
+			if fd == wakefd {
+				var b [8]byte
+				_, _ = unix.Read(wakefd, b[:])
+				continue
+			}
+			e := x.conns[fd]
+			if e == nil {
+				continue
+			}
+			e.progress(ev.Events, scratch[:])
+			if e.finished {
+				unix.Close(fd)
+				delete(x.conns, fd)
+				ended = append(ended, e)
+			}
+		}
+		now = time.Now()
+		for len(x.heap) > 0 && !x.heap[0].at.After(now) {
+			d := heap.Pop(&x.heap).(deadlineEntry)
+			if e := x.conns[d.fd]; e != nil && e.gen == d.gen {
+				e.err = os.ErrDeadlineExceeded
+				unix.Close(d.fd)
+				delete(x.conns, d.fd)
+				ended = append(ended, e)
+			}
+		}
+		if len(x.conns) == 0 && len(ended) > 0 {
+			idleSince = now
+		}
+		// Entries of finished exchanges stay in the heap until their
+		// deadline; drop them when they dominate it.
+		if len(x.heap) > 64 && len(x.heap) > 4*len(x.conns) {
+			x.compactLocked()
+		}
+		x.mu.Unlock()
+		for i, e := range ended {
+			e.done(e.reply, e.err)
+			ended[i] = nil
+		}
+		ended = ended[:0]
+	}
+}
+
+func (x *exchanger) compactLocked() {
+	live := x.heap[:0]
+	for _, d := range x.heap {
+		if e := x.conns[d.fd]; e != nil && e.gen == d.gen {
+			live = append(live, d)
+		}
+	}
+	x.heap = live
+	heap.Init(&x.heap)
+}
+
+// progress advances e on the events epoll reported, setting e.finished
+// (with e.err) when it is over.
+func (e *exchange) progress(events uint32, scratch []byte) {
+	if !e.reading && e.req == nil && e.complete != nil {
+		// Written already (an empty request); fall through to reading.
+		e.reading = true
+	}
+	if !e.reading {
+		if events&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) == 0 {
+			return
+		}
+		soerr, err := unix.GetsockoptInt(e.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+		if err == nil && soerr != 0 {
+			err = unix.Errno(soerr)
+		}
+		if err != nil {
+			e.fail("dial", err)
+			return
+		}
+		if e.complete == nil {
+			e.finished = true // a bare connect: done
+			return
+		}
+		for len(e.req) > 0 {
+			n, err := unix.Write(e.fd, e.req)
+			if err == unix.EAGAIN {
+				return // the rest on the next EPOLLOUT
+			}
+			if err != nil {
+				e.fail("write", err)
+				return
+			}
+			e.req = e.req[n:]
+		}
+		e.reading = true
+	}
+	for {
+		n, err := unix.Read(e.fd, scratch)
+		switch {
+		case err == unix.EAGAIN:
+			return
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			e.fail("read", err)
+			return
+		case n == 0:
+			e.finished = true // the peer closed: complete or not, the reply is all there is
+			return
+		}
+		e.reply = append(e.reply, scratch[:n]...)
+		if e.complete(e.reply) {
+			e.finished = true
+			return
+		}
+	}
+}
+
+func (e *exchange) fail(op string, err error) {
+	e.err = &net.OpError{Op: op, Net: "tcp", Err: os.NewSyscallError(op, err)}
+	e.finished = true
+}

@@ -1,0 +1,226 @@
+package check
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/hacfg/hacfg/schema"
+)
+
+// rawBackend answers every connection with reply (after reading the
+// request) and then closes it, or holds it open when hold is set.
+func rawBackend(t *testing.T, reply string, hold bool) netip.AddrPort {
+	t.Helper()
+	ln := listen(t, "tcp", "127.0.0.1:0")
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done) })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 4096)
+				var req []byte
+				for !strings.Contains(string(req), "\r\n\r\n") {
+					n, err := c.Read(buf)
+					if err != nil {
+						return
+					}
+					req = append(req, buf[:n]...)
+				}
+				io.WriteString(c, reply)
+				if hold {
+					select {
+					case <-done:
+					case <-time.After(10 * time.Second):
+					}
+				}
+			}()
+		}
+	}()
+	return addrOf(ln.Addr())
+}
+
+// TestEventLoopMatchesNetPackage runs the same HTTP_GET through the event
+// loop (NetProber.Probe) and through the net package (probeHTTP) against
+// servers answering in every shape, and wants the same result from both.
+func TestEventLoopMatchesNetPackage(t *testing.T) {
+	body := "alive\n"
+	chunked := "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nali\r\n3\r\nve\n\r\n0\r\n\r\n"
+	tests := []struct {
+		name   string
+		reply  string
+		hold   bool // the server keeps the connection open after its reply
+		digest string
+		want   string
+	}{
+		{name: "200", reply: "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n" + body, want: "ok"},
+		{name: "503", reply: "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", want: "fail: GET /: status 503"},
+		{name: "bare newlines", reply: "HTTP/1.0 204 No Content\n\n", want: "ok"},
+		{name: "header only, then held open", reply: "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n", hold: true, want: "ok"},
+		{name: "digest, content length, held open", reply: "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n" + body, hold: true,
+			digest: md5hex(body), want: "ok"},
+		{name: "digest differs", reply: "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsleepy", digest: md5hex(body),
+			want: fmt.Sprintf("fail: GET /: digest %s, want %s", md5hex("sleepy"), md5hex(body))},
+		{name: "digest of a chunked body", reply: chunked, digest: md5hex(body), want: "ok"},
+		{name: "digest without length: the body ends at the close", reply: "HTTP/1.0 200 OK\r\n\r\n" + body, digest: md5hex(body), want: "ok"},
+		{name: "not HTTP", reply: "SSH-2.0-OpenSSH_9.2\r\n\r\n", want: `fail: GET /: malformed HTTP response "SSH-2.0-OpenSSH_9.2"`},
+		{name: "cut in the header", reply: "HTTP/1.1 200 OK\r\nContent-Le", want: `fail: GET /: malformed MIME header: missing colon: "Content-Le"`},
+		{name: "nothing", reply: "", want: "fail: GET /: unexpected EOF"},
+		{name: "bad status", reply: "HTTP/1.1 2x0 OK\r\n\r\n", want: `fail: GET /: malformed HTTP status code "2x0"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr := rawBackend(t, tt.reply, tt.hold)
+			rs := &schema.RealServer{Address: addr, HTTPGets: []*schema.HTTPCheck{{
+				CheckCommon: schema.CheckCommon{ConnectTimeout: dur(3 * time.Second)},
+				URLs:        []*schema.URL{{Path: "/", Digest: tt.digest}},
+			}}}
+			s := specFor(t, &schema.VirtualServer{}, rs)
+			start := time.Now()
+			loop := outcome(probe(s))
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("event loop took %v: it waited for more than the response", d)
+			}
+			if diff := cmp.Diff(tt.want, loop); diff != "" {
+				t.Errorf("event loop (-want +got):\n%s", diff)
+			}
+			if tt.hold && tt.digest == "" {
+				return // the net package reads the header only too, but would wait on a held body
+			}
+			direct := outcome(probeHTTP(context.Background(), s))
+			if diff := cmp.Diff(tt.want, direct); diff != "" {
+				t.Errorf("net package (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestEventLoopTimeoutAndClose(t *testing.T) {
+	hang := hangingBackend(t, "127.0.0.1:0")
+	s := specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: hang, HTTPGets: []*schema.HTTPCheck{{
+		CheckCommon: schema.CheckCommon{ConnectTimeout: dur(200 * time.Millisecond)},
+		URLs:        []*schema.URL{{Path: "/"}},
+	}}})
+	p := &NetProber{}
+	start := time.Now()
+	if diff := cmp.Diff("fail: GET /: timeout", outcome(p.Probe(context.Background(), s))); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if d := time.Since(start); d < 200*time.Millisecond || d > time.Second {
+		t.Errorf("timeout after %v, want 200ms", d)
+	}
+
+	// Close ends the checks in flight at once, and refuses new ones.
+	s.Conn.Timeout = 10 * time.Second
+	got := make(chan Result, 1)
+	p.start(s, func(r Result) { got <- r })
+	time.Sleep(50 * time.Millisecond)
+	p.Close()
+	select {
+	case r := <-got:
+		if diff := cmp.Diff("fail: GET /: stopped", outcome(r)); diff != "" {
+			t.Errorf("in flight at Close (-want +got):\n%s", diff)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Close did not end the check in flight")
+	}
+	if diff := cmp.Diff("fail: GET /: stopped", outcome(p.Probe(context.Background(), s))); diff != "" {
+		t.Errorf("after Close (-want +got):\n%s", diff)
+	}
+}
+
+// TestEventLoopEndsWhenIdle: the loop's goroutine and descriptors go away
+// when no check is in flight, and come back with the next one.
+func TestEventLoopEndsWhenIdle(t *testing.T) {
+	ln := listen(t, "tcp", "127.0.0.1:0")
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	p := &NetProber{x: exchanger{idle: 50 * time.Millisecond}}
+	s := specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: addrOf(ln.Addr()), TCPChecks: []*schema.TCPCheck{{}}})
+	running := func() bool {
+		p.x.mu.Lock()
+		defer p.x.mu.Unlock()
+		return p.x.running
+	}
+	for round := range 2 {
+		if diff := cmp.Diff("ok", outcome(p.Probe(context.Background(), s))); diff != "" {
+			t.Fatalf("round %d (-want +got):\n%s", round, diff)
+		}
+		waitFor(t, 2*time.Second, "the idle loop to end", func() bool { return !running() })
+	}
+}
+
+// TestEventLoopManyAtOnce runs a thousand checks at once, half of them to a
+// closed port, and wants every result right.
+func TestEventLoopManyAtOnce(t *testing.T) {
+	ln := listen(t, "tcp", "127.0.0.1:0")
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	closed := listen(t, "tcp", "127.0.0.1:0")
+	down := addrOf(closed.Addr())
+	closed.Close()
+	up := addrOf(ln.Addr())
+	p := &NetProber{}
+	t.Cleanup(p.Close)
+	type res struct {
+		k int
+		r Result
+	}
+	const n = 1000
+	results := make(chan res, n)
+	specs := make([]*Spec, n)
+	for k := range n {
+		a := up
+		if k%2 == 1 {
+			a = down
+		}
+		specs[k] = specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: a, TCPChecks: []*schema.TCPCheck{{}}})
+	}
+	for k, s := range specs {
+		p.start(s, func(r Result) { results <- res{k, r} })
+	}
+	seen := map[int]bool{}
+	for range n {
+		select {
+		case got := <-results:
+			if seen[got.k] {
+				t.Fatalf("check %d reported twice", got.k)
+			}
+			seen[got.k] = true
+			want := "ok"
+			if got.k%2 == 1 {
+				want = fmt.Sprintf("fail: connect %s: connection refused", down)
+			}
+			if o := outcome(got.r); o != want {
+				t.Errorf("check %d: %s, want %s", got.k, o, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d checks reported", len(seen), n)
+		}
+	}
+}

@@ -1,0 +1,17 @@
+//go:build !linux
+
+package check
+
+import "errors"
+
+// exchanger runs nothing outside Linux: every check goes through the net
+// package (NetProber.Probe).
+type exchanger struct{}
+
+func (x *exchanger) supported(Conn) bool { return false }
+
+func (x *exchanger) start(_ Conn, _ []byte, _ func([]byte) bool, done func([]byte, error)) {
+	done(nil, errors.New("no event loop on this system"))
+}
+
+func (x *exchanger) close() {}
