@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,6 +40,8 @@ type Entry struct {
 	DrainingSince *time.Time `json:"draining_since,omitempty"`
 }
 
+// inventoryFile is the JSON form of version 1, still read so that an
+// upgrade keeps what an older hacfg recorded.
 type inventoryFile struct {
 	Version int              `json:"version"`
 	Objects map[string]Entry `json:"objects"`
@@ -49,8 +52,13 @@ func NewInventory() *Inventory {
 	return &Inventory{entries: map[string]Entry{}, byOwner: map[string]map[string]struct{}{}}
 }
 
+// ErrCorruptInventory is wrapped by LoadInventory's error when the file is
+// not an inventory it can read.
+var ErrCorruptInventory = errors.New("corrupt inventory")
+
 // LoadInventory reads the inventory at path; a missing file is an empty
-// inventory that Save will create.
+// inventory that Save will create. It reads the current format (see
+// inventoryfile.go) and the JSON of version 1.
 func LoadInventory(path string) (*Inventory, error) {
 	inv := NewInventory()
 	inv.path = path
@@ -61,17 +69,24 @@ func LoadInventory(path string) (*Inventory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read inventory: %w", err)
 	}
+	if bytes.HasPrefix(b, []byte(inventoryMagic)) {
+		if err := inv.decode(string(b)); err != nil {
+			return nil, fmt.Errorf("read inventory %s: %w", path, err)
+		}
+		return inv, nil
+	}
 	var f inventoryFile
 	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("read inventory %s: %w", path, err)
+		return nil, fmt.Errorf("read inventory %s: %w: %w", path, ErrCorruptInventory, err)
 	}
 	if f.Version != 1 {
-		return nil, fmt.Errorf("read inventory %s: unknown version %d", path, f.Version)
+		return nil, fmt.Errorf("read inventory %s: %w: unknown version %d", path, ErrCorruptInventory, f.Version)
 	}
 	for id, e := range f.Objects {
 		inv.setLocked(id, e)
 	}
-	inv.dirty = false
+	// Rewritten in the current format by the next Save.
+	inv.dirty = len(f.Objects) > 0
 	return inv, nil
 }
 
@@ -87,10 +102,7 @@ func (inv *Inventory) Save() error {
 		return nil
 	}
 	inv.dirty = false
-	f := inventoryFile{Version: 1, Objects: make(map[string]Entry, len(inv.entries))}
-	for id, e := range inv.entries {
-		f.Objects[id] = e
-	}
+	b := inv.encodeLocked()
 	inv.mu.Unlock()
 	saved := false
 	defer func() {
@@ -100,20 +112,16 @@ func (inv *Inventory) Save() error {
 			inv.mu.Unlock()
 		}
 	}()
-	b, err := json.MarshalIndent(f, "", "  ")
-	if err != nil {
-		return fmt.Errorf("save inventory: %w", err)
-	}
 	dir := filepath.Dir(inv.path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("save inventory: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".inventory-*.json")
+	tmp, err := os.CreateTemp(dir, ".inventory-*")
 	if err != nil {
 		return fmt.Errorf("save inventory: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
+	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
 		return fmt.Errorf("save inventory: %w", err)
 	}

@@ -1,9 +1,11 @@
 package reconcile
 
 import (
+	"errors"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -106,4 +108,168 @@ func TestFactChangesKeepInventory(t *testing.T) {
 	if _, ok := inv.Get("rs:tcp/192.0.2.10:80/203.0.113.6:80"); ok {
 		t.Error("a real server removed from the config stayed in the inventory")
 	}
+}
+
+func inventoryEntries(inv *Inventory) map[string]Entry {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	out := make(map[string]Entry, len(inv.entries))
+	for id, e := range inv.entries {
+		out[id] = e
+	}
+	return out
+}
+
+// TestInventoryFileRoundTrip: whatever owners, kinds and IDs hold, the file
+// gives back the same inventory, and its owner index.
+func TestInventoryFileRoundTrip(t *testing.T) {
+	drained := time.Date(2026, 11, 25, 12, 0, 0, 123456789, time.UTC)
+	entries := map[string]Entry{
+		"vip:eth0/192.0.2.10/24":                   {Owner: "vrrp_instance.VI_1", Kind: KindAddress},
+		"rule:from all lookup 100 priority 10":     {Owner: "static", Kind: KindRule},
+		"rs:tcp/192.0.2.10:80/203.0.113.5:80":      {Owner: "virtual_server.web farm", Kind: KindDestination, DrainingSince: &drained},
+		"rs:tcp/192.0.2.10:80/203.0.113.6:80":      {Owner: "virtual_server.web farm", Kind: KindDestination},
+		"ipvs:tcp/192.0.2.10:80":                   {Owner: "virtual_server.web farm", Kind: KindService},
+		`"quoted" id`:                              {Owner: "", Kind: KindRoute},
+		"line\nbreak":                              {Owner: "owner\nwith a break", Kind: "odd kind@"},
+		"trailing space ":                          {Owner: `"`, Kind: `"`},
+		"ipvs:fwmark/1/inet":                       {Owner: "virtual_server.m", Kind: KindService, DrainingSince: &drained},
+		"rs:udp/[2001:db8::1]:53/[2001:db8::2]:53": {Owner: "virtual_server.dns", Kind: KindDestination},
+	}
+	path := filepath.Join(t.TempDir(), "inventory.json")
+	inv, err := LoadInventory(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, e := range entries {
+		inv.Set(id, e)
+	}
+	if err := inv.Save(); err != nil {
+		t.Fatal(err)
+	}
+	back, err := LoadInventory(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(entries, inventoryEntries(back)); diff != "" {
+		t.Errorf("entries (-saved +loaded):\n%s", diff)
+	}
+	got := back.snapshot(Scope{VirtualServers: []string{"web farm"}})
+	if diff := cmp.Diff([]string{"ipvs:tcp/192.0.2.10:80", "rs:tcp/192.0.2.10:80/203.0.113.5:80", "rs:tcp/192.0.2.10:80/203.0.113.6:80"}, sortedKeys(got)); diff != "" {
+		t.Errorf("owner index (-want +got):\n%s", diff)
+	}
+	// Equal inventories are equal files.
+	b1, _ := os.ReadFile(path)
+	back.dirty = true
+	if err := back.Save(); err != nil {
+		t.Fatal(err)
+	}
+	b2, _ := os.ReadFile(path)
+	if diff := cmp.Diff(string(b1), string(b2)); diff != "" {
+		t.Errorf("second save (-first +second):\n%s", diff)
+	}
+}
+
+// TestInventoryReadsVersion1: an inventory written by an older hacfg (JSON)
+// loads, and the next save rewrites it in the current format.
+func TestInventoryReadsVersion1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "inventory.json")
+	v1 := `{
+  "version": 1,
+  "objects": {
+    "ipvs:tcp/192.0.2.10:80": {"owner": "virtual_server.web", "kind": "service"},
+    "rs:tcp/192.0.2.10:80/203.0.113.5:80": {"owner": "virtual_server.web", "kind": "destination", "draining_since": "2026-11-25T12:00:00Z"}
+  }
+}
+`
+	if err := os.WriteFile(path, []byte(v1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := LoadInventory(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	drained := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	want := map[string]Entry{
+		"ipvs:tcp/192.0.2.10:80":              {Owner: "virtual_server.web", Kind: KindService},
+		"rs:tcp/192.0.2.10:80/203.0.113.5:80": {Owner: "virtual_server.web", Kind: KindDestination, DrainingSince: &drained},
+	}
+	if diff := cmp.Diff(want, inventoryEntries(inv)); diff != "" {
+		t.Errorf("entries (-want +got):\n%s", diff)
+	}
+	if err := inv.Save(); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	wantFile := "hacfg inventory 2 2 1\n" +
+		"owner 2 virtual_server.web\n" +
+		"service ipvs:tcp/192.0.2.10:80\n" +
+		"destination@2026-11-25T12:00:00Z rs:tcp/192.0.2.10:80/203.0.113.5:80\n"
+	if diff := cmp.Diff(wantFile, string(b)); diff != "" {
+		t.Errorf("rewritten file (-want +got):\n%s", diff)
+	}
+	back, err := LoadInventory(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, inventoryEntries(back)); diff != "" {
+		t.Errorf("entries after rewrite (-want +got):\n%s", diff)
+	}
+}
+
+// TestInventoryCorrupt: a damaged file is a clear error, never a smaller
+// inventory (which would make hacfg forget what it owns).
+func TestInventoryCorrupt(t *testing.T) {
+	good := "hacfg inventory 2 2 1\nowner 2 virtual_server.web\nservice ipvs:tcp/192.0.2.10:80\ndestination rs:tcp/192.0.2.10:80/203.0.113.5:80\n"
+	for _, tt := range []struct {
+		name, data, want string
+	}{
+		{"json", "{", "corrupt inventory"},
+		{"json version", `{"version": 7, "objects": {}}`, "unknown version 7"},
+		{"version", "hacfg inventory 3 0 0\n", `line 1: unknown version "3"`},
+		{"header", "hacfg inventory 2 2\n", "line 1: want"},
+		{"counts", "hacfg inventory 2 x 1\n", "line 1: bad counts"},
+		{"truncated owner", good[:strings.Index(good, "destination")], "truncated: owner \"virtual_server.web\" lists fewer than 2 objects"},
+		{"truncated owners", "hacfg inventory 2 2 2\n" + good[len("hacfg inventory 2 2 1\n"):], "truncated: 1 of 2 owners"},
+		{"total", strings.Replace(good, "inventory 2 2 1", "inventory 2 3 1", 1), "2 objects, the header says 3"},
+		{"trailing", good + "service ipvs:tcp/192.0.2.11:80\n", `line 5: unexpected "service ipvs:tcp/192.0.2.11:80" after the last owner`},
+		{"not an owner", strings.Replace(good, "owner 2", "ownr 2", 1), "line 2: want an owner line"},
+		{"owner count", strings.Replace(good, "owner 2", "owner two", 1), "line 2: bad owner line"},
+		{"entry", strings.Replace(good, "service ipvs", "serviceipvs", 1), "line 3: want KIND ID"},
+		{"no id", strings.Replace(good, "service ipvs:tcp/192.0.2.10:80", "service ", 1), "line 3: id: missing value"},
+		{"time", strings.Replace(good, "destination rs", "destination@yesterday rs", 1), `line 4: bad draining time "yesterday"`},
+		{"quote", strings.Replace(good, "service ipvs:tcp/192.0.2.10:80", `service "ipvs`, 1), "line 3: id: bad quoted value"},
+		{"duplicate", strings.Replace(good, "destination rs:tcp/192.0.2.10:80/203.0.113.5:80", "service ipvs:tcp/192.0.2.10:80", 1), `line 4: object "ipvs:tcp/192.0.2.10:80" listed twice`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "inventory.json")
+			if err := os.WriteFile(path, []byte(tt.data), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadInventory(path)
+			if err == nil {
+				t.Fatal("loaded")
+			}
+			if !errors.Is(err, ErrCorruptInventory) || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), path) {
+				t.Errorf("error %q: want ErrCorruptInventory, the path and %q", err, tt.want)
+			}
+		})
+	}
+	// The good file itself loads.
+	path := filepath.Join(t.TempDir(), "inventory.json")
+	if err := os.WriteFile(path, []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if inv, err := LoadInventory(path); err != nil || inv.Len() != 2 {
+		t.Errorf("good file: %v", err)
+	}
+}
+
+func sortedKeys(m map[string]Entry) []string {
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
 }
