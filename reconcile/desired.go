@@ -118,6 +118,18 @@ func (s Scope) hasNet() bool { return s.All() || len(s.Instances) > 0 || s.Stati
 // the assumptions it made where facts were missing, for the plan to state.
 func Desired(cfg *schema.Config, facts runtime.Facts, scope Scope) (State, []string, error) {
 	st := State{}
+	if scope.All() {
+		// A whole large table: one map of the right size, not a map
+		// that grows (and rehashes) twenty times.
+		n := len(cfg.StaticAddresses) + len(cfg.StaticRoutes) + len(cfg.StaticRules)
+		for _, in := range cfg.Instances {
+			n += 1 + len(in.VirtualAddresses) + len(in.ExcludedAddrs) + len(in.VirtualRoutes) + len(in.VirtualRules)
+		}
+		for _, vs := range cfg.VirtualServers {
+			n += 2 + len(vs.RealServers)
+		}
+		st = make(State, n)
+	}
 	var assumed []string
 	var errs []string
 	if scope.Has(ownerStatic) {
@@ -432,20 +444,19 @@ func virtualServerObjects(st State, owner string, vs *schema.VirtualServer, grou
 			dests = append(dests, dest{vs.SorryServer, 0, forwards[vs.LBKind], true})
 		}
 	}
+	rds := make([]runtime.Destination, len(dests))
+	for i, d := range dests {
+		rds[i] = runtime.Destination{Addr: d.addr.Addr(), Port: d.addr.Port(), Weight: d.weight, Forward: d.forward}
+	}
 	for _, k := range keys {
 		svc := runtime.Service{Protocol: k.Protocol, Addr: k.Addr, Port: k.Port, FwMark: k.FwMark, Family: k.Family,
 			Scheduler: vs.LBAlgo, Timeout: vs.PersistenceTimeout.D(), Netmask: netmask}
 		if svc.FwMark == 0 {
 			svc.Family = runtime.FamilyOf(k.Addr)
 		}
-		so := newService(owner, svc)
-		st.add(so)
-		for _, d := range dests {
-			port := d.addr.Port()
-			rd := runtime.Destination{Addr: d.addr.Addr(), Port: port, Weight: d.weight, Forward: d.forward}
-			o := newDestination(owner, so.Service.Key(), rd)
-			o.Dynamic = d.checked
-			st.add(o)
+		objs := addServiceObjects(st, owner, svc, rds)
+		for i := range objs {
+			objs[i].Dynamic = dests[i].checked
 		}
 	}
 	return nil

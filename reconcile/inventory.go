@@ -216,6 +216,10 @@ func (inv *Inventory) Len() int {
 func (inv *Inventory) snapshot(scope Scope) map[string]Entry {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
+	return inv.snapshotLocked(scope)
+}
+
+func (inv *Inventory) snapshotLocked(scope Scope) map[string]Entry {
 	if scope.All() {
 		out := make(map[string]Entry, len(inv.entries))
 		for id, e := range inv.entries {
@@ -235,4 +239,14 @@ func (inv *Inventory) snapshot(scope Scope) map[string]Entry {
 		}
 	}
 	return out
+}
+
+// ownedLocked returns the entries whose owner is in scope. For the whole
+// scope that is the inventory's own map, not a copy: callers hold inv.mu
+// and only read it.
+func (inv *Inventory) ownedLocked(scope Scope) map[string]Entry {
+	if scope.All() && len(scope.Skip) == 0 {
+		return inv.entries
+	}
+	return inv.snapshotLocked(scope)
 }

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"fmt"
+	"net/netip"
 	"sort"
 
 	"github.com/hacfg/hacfg/runtime"
@@ -58,6 +59,47 @@ func destinationID(k runtime.ServiceKey, d runtime.Destination) string {
 }
 
 func linkID(l runtime.Link) string { return "link:" + l.Name }
+
+// addServiceObjects adds service s and its destinations to st, as
+// newService and newDestination would, and returns the destinations'
+// objects. A large table has 100,000 of them, so they are allocated
+// together, share their service's key, and each ID costs one allocation
+// (the service's part is formatted once).
+func addServiceObjects(st State, owner string, s runtime.Service, dests []runtime.Destination) []Object {
+	s = s.Normalize()
+	vals := &struct {
+		svc runtime.Service
+		key runtime.ServiceKey
+	}{svc: s, key: s.Key()}
+	svcID := vals.key.String()
+	objs := make([]Object, 1+len(dests))
+	objs[0] = Object{ID: "ipvs:" + svcID, Kind: KindService, Owner: owner, Service: &vals.svc}
+	st.add(&objs[0])
+	if len(dests) == 0 {
+		return nil
+	}
+	ds := make([]runtime.Destination, len(dests))
+	buf := make([]byte, 0, len("rs:")+len(svcID)+len("/[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff%enp5s0]:65535"))
+	buf = append(append(append(buf, "rs:"...), svcID...), '/')
+	prefix := len(buf)
+	for i, d := range dests {
+		d.Addr = d.Addr.Unmap()
+		ds[i] = d
+		var id string
+		if d.Addr.IsValid() {
+			// What destinationID returns: AppendTo and String agree
+			// for every valid address.
+			buf = netip.AddrPortFrom(d.Addr, d.Port).AppendTo(buf[:prefix])
+			id = string(buf)
+		} else {
+			id = destinationID(vals.key, d)
+		}
+		o := &objs[1+i]
+		*o = Object{ID: id, Kind: KindDestination, Owner: owner, Destination: &ds[i], ServiceKey: &vals.key}
+		st.add(o)
+	}
+	return objs[1:]
+}
 
 func newLink(owner string, l runtime.Link) *Object {
 	l.Index = 0

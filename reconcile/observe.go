@@ -78,6 +78,15 @@ func Observe(k runtime.Kernel, scope Scope, services []runtime.ServiceKey) (*Obs
 			}
 			return nil, fmt.Errorf("observe: list ipvs: %w", err)
 		}
+		n := len(obs.State)
+		for _, vs := range all {
+			n += 1 + len(vs.Destinations)
+		}
+		st := make(State, n)
+		for id, o := range obs.State {
+			st[id] = o
+		}
+		obs.State = st
 		for _, vs := range all {
 			addService(obs.State, vs.Service, vs.Destinations)
 		}
@@ -105,11 +114,7 @@ func Observe(k runtime.Kernel, scope Scope, services []runtime.ServiceKey) (*Obs
 }
 
 func addService(st State, svc runtime.Service, dests []runtime.Destination) {
-	so := newService("", svc)
-	st.add(so)
-	for _, d := range dests {
-		st.add(newDestination("", so.Service.Key(), d))
-	}
+	addServiceObjects(st, "", svc, dests)
 }
 
 // serviceKeyOfID returns the service key of a service or destination ID.

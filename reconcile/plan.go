@@ -144,21 +144,33 @@ type DiffOptions struct {
 	// (every instance master, every real server healthy). Their
 	// inventory entries are kept when the facts remove them.
 	Declared State
+	// declared computes Declared when Diff first needs it (an owned
+	// object that is not desired), so that a plan with nothing to delete
+	// does not compute the desired state twice.
+	declared func() (State, error)
 }
 
 // Diff compares desired with observed over what hacfg owns (inv, limited to
 // scope) and returns the plan.
 func Diff(desired State, obs *Observed, inv *Inventory, scope Scope, opts DiffOptions) (*Plan, error) {
-	owned := inv.snapshot(scope)
+	// Diff only reads the inventory: it holds the lock throughout rather
+	// than copying 100,000 entries.
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	owned := inv.ownedLocked(scope)
 	p := &Plan{Version: 1, Created: opts.Now, Scope: scope, Adopt: map[string]Entry{}}
 	var creates, deletes []Change
+	ownedDesired := 0
 	// Map order: creates, deletes and conflicts are sorted below, which
 	// costs what changes, not the size of the table.
 	for id, d := range desired {
 		o, present := obs.State[id]
 		e, isOwned := owned[id]
-		if !isOwned {
-			if ie, ok := inv.Get(id); ok {
+		if isOwned {
+			ownedDesired++
+		} else {
+			// Owned, but by an owner out of scope.
+			if ie, ok := inv.entries[id]; ok {
 				e, isOwned = ie, true
 			}
 		}
@@ -182,15 +194,25 @@ func Diff(desired State, obs *Observed, inv *Inventory, scope Scope, opts DiffOp
 			creates = append(creates, c)
 		}
 	}
-	ownedIDs := make([]string, 0, len(owned))
-	for id := range owned {
-		ownedIDs = append(ownedIDs, id)
+	// Owned objects that are not desired: none when every owned object
+	// was met above, the usual case, which then costs nothing more.
+	var ownedIDs []string
+	if ownedDesired < len(owned) {
+		for id := range owned {
+			if _, ok := desired[id]; !ok {
+				ownedIDs = append(ownedIDs, id)
+			}
+		}
 	}
 	sort.Strings(ownedIDs)
-	for _, id := range ownedIDs {
-		if _, ok := desired[id]; ok {
-			continue
+	if len(ownedIDs) > 0 && opts.Declared == nil && opts.declared != nil {
+		decl, err := opts.declared()
+		if err != nil {
+			return nil, err
 		}
+		opts.Declared = decl
+	}
+	for _, id := range ownedIDs {
 		e := owned[id]
 		o, present := obs.State[id]
 		if !present {

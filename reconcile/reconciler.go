@@ -100,13 +100,16 @@ func (r *Reconciler) plan(cfg *schema.Config, facts runtime.Facts, opts PlanOpti
 		return nil, nil, err
 	}
 	addrs, svcs := declared(cfg)
-	decl, _, err := Desired(cfg, allUp(cfg), opts.Scope)
-	if err != nil {
-		return nil, nil, err
-	}
 	p, err := Diff(desired, obs, r.Inventory, opts.Scope, DiffOptions{
 		Adopt: opts.Adopt, AllowEmpty: opts.AllowEmpty, DeclaredAddrs: addrs, DeclaredServices: svcs,
-		DrainTimeout: r.drainTimeout(), Now: r.now(), Declared: decl,
+		DrainTimeout: r.drainTimeout(), Now: r.now(),
+		// What the config declares whatever the facts matters only for
+		// owned objects a plan may delete or forget; with none, a plan of
+		// a large table does not compute its desired state twice.
+		declared: func() (State, error) {
+			decl, _, err := Desired(cfg, allUp(cfg), opts.Scope)
+			return decl, err
+		},
 	})
 	if p != nil {
 		p.Node = opts.Node
