@@ -42,10 +42,47 @@ type exchange struct {
 	finished bool
 }
 
+// A deadlineEntry is an exchange's deadline (t nil) or a timer's due time
+// in the loop's heap. Entries are not removed when their exchange ends or
+// their timer is stopped: gen tells a live entry from a stale one.
 type deadlineEntry struct {
 	at  time.Time
 	fd  int
 	gen uint64
+	t   *loopTimer
+}
+
+// loopTimer is a runtime.Timer run by the loop: its function is called on
+// the loop's goroutine, which is where the checks it starts run too, so a
+// check costs no goroutine and no wake-up of another thread.
+type loopTimer struct {
+	x       *exchanger
+	f       func()
+	gen     uint64
+	pending bool
+}
+
+func (t *loopTimer) Stop() bool {
+	t.x.mu.Lock()
+	defer t.x.mu.Unlock()
+	was := t.pending
+	if was {
+		t.pending = false
+		t.x.timers--
+	}
+	t.gen++
+	return was
+}
+
+func (t *loopTimer) Reset(d time.Duration) bool {
+	t.x.mu.Lock()
+	defer t.x.mu.Unlock()
+	was := t.pending
+	if was {
+		t.x.timers--
+	}
+	t.x.armLocked(t, d)
+	return was
 }
 
 type deadlines []deadlineEntry
@@ -75,6 +112,8 @@ type exchanger struct {
 	gen     uint64
 	conns   map[int]*exchange
 	heap    deadlines
+	timers  int  // pending loop timers
+	calling bool // the loop is calling back: it looks at the heap again before it sleeps
 }
 
 var errStopped = errors.New("stopped")
@@ -153,10 +192,42 @@ func (x *exchanger) start(c Conn, req []byte, complete func([]byte) bool, done f
 		done(nil, fmt.Errorf("epoll_ctl: %w", err))
 		return
 	}
-	if x.sleep.IsZero() || e.deadline.Before(x.sleep) {
+	if !x.calling && (x.sleep.IsZero() || e.deadline.Before(x.sleep)) {
 		x.wakeLocked()
 	}
 	x.mu.Unlock()
+}
+
+// after returns a timer calling f on the loop's goroutine after d. f must
+// not block: every check on the loop waits for it. After close, the timer
+// never fires.
+func (x *exchanger) after(d time.Duration, f func()) (*loopTimer, error) {
+	t := &loopTimer{x: x, f: f}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.closed {
+		return t, nil
+	}
+	if err := x.runLocked(); err != nil {
+		return nil, err
+	}
+	x.armLocked(t, d)
+	return t, nil
+}
+
+func (x *exchanger) armLocked(t *loopTimer, d time.Duration) {
+	t.gen++
+	if x.closed {
+		t.pending = false
+		return
+	}
+	t.pending = true
+	x.timers++
+	at := time.Now().Add(d)
+	heap.Push(&x.heap, deadlineEntry{at: at, gen: t.gen, t: t})
+	if !x.calling && (x.sleep.IsZero() || at.Before(x.sleep)) {
+		x.wakeLocked()
+	}
 }
 
 func bindSocket(fd, family int, c Conn) error {
@@ -240,7 +311,13 @@ func (x *exchanger) close() {
 		e.err = errStopped
 		ended = append(ended, e)
 	}
+	for _, d := range x.heap {
+		if d.t != nil {
+			d.t.pending = false
+		}
+	}
 	x.heap = nil
+	x.timers = 0
 	x.wakeLocked()
 	x.mu.Unlock()
 	for _, e := range ended {
@@ -252,6 +329,7 @@ func (x *exchanger) loop(epfd, wakefd int) {
 	events := make([]unix.EpollEvent, 256)
 	var scratch [16 << 10]byte
 	var ended []*exchange
+	var due []func()
 	idle := x.idle
 	if idle <= 0 {
 		idle = exchangeIdle
@@ -261,11 +339,11 @@ func (x *exchanger) loop(epfd, wakefd int) {
 		x.mu.Lock()
 		now := time.Now()
 		timeout := -1
-		if len(x.conns) == 0 {
-			x.heap = x.heap[:0] // deadlines of finished exchanges only
+		if len(x.conns) == 0 && x.timers == 0 {
+			x.heap = x.heap[:0] // stale entries only
 		}
 		switch {
-		case x.closed || (len(x.conns) == 0 && now.Sub(idleSince) >= idle):
+		case x.closed || (len(x.conns) == 0 && x.timers == 0 && now.Sub(idleSince) >= idle):
 			x.running = false
 			x.sleep = time.Time{}
 			x.mu.Unlock()
@@ -312,6 +390,14 @@ func (x *exchanger) loop(epfd, wakefd int) {
 		now = time.Now()
 		for len(x.heap) > 0 && !x.heap[0].at.After(now) {
 			d := heap.Pop(&x.heap).(deadlineEntry)
+			if t := d.t; t != nil {
+				if t.pending && t.gen == d.gen {
+					t.pending = false
+					x.timers--
+					due = append(due, t.f)
+				}
+				continue
+			}
 			if e := x.conns[d.fd]; e != nil && e.gen == d.gen {
 				e.err = os.ErrDeadlineExceeded
 				unix.Close(d.fd)
@@ -319,26 +405,43 @@ func (x *exchanger) loop(epfd, wakefd int) {
 				ended = append(ended, e)
 			}
 		}
-		if len(x.conns) == 0 && len(ended) > 0 {
+		if len(x.conns) == 0 && (len(ended) > 0 || len(due) > 0) {
 			idleSince = now
 		}
-		// Entries of finished exchanges stay in the heap until their
-		// deadline; drop them when they dominate it.
-		if len(x.heap) > 64 && len(x.heap) > 4*len(x.conns) {
+		// Entries of finished exchanges and stopped timers stay in the
+		// heap until their time; drop them when they dominate it.
+		if len(x.heap) > 64 && len(x.heap) > 4*(len(x.conns)+x.timers) {
 			x.compactLocked()
 		}
+		x.calling = len(ended) > 0 || len(due) > 0
 		x.mu.Unlock()
 		for i, e := range ended {
 			e.done(e.reply, e.err)
 			ended[i] = nil
 		}
 		ended = ended[:0]
+		for i, f := range due {
+			f()
+			due[i] = nil
+		}
+		due = due[:0]
+		if x.calling {
+			x.mu.Lock()
+			x.calling = false
+			x.mu.Unlock()
+		}
 	}
 }
 
 func (x *exchanger) compactLocked() {
 	live := x.heap[:0]
 	for _, d := range x.heap {
+		if t := d.t; t != nil {
+			if t.pending && t.gen == d.gen {
+				live = append(live, d)
+			}
+			continue
+		}
 		if e := x.conns[d.fd]; e != nil && e.gen == d.gen {
 			live = append(live, d)
 		}

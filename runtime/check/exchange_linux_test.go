@@ -224,3 +224,50 @@ func TestEventLoopManyAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestManagerOnTheLoop: with the system clock and its own NetProber, the
+// Manager times TCP checks on the event loop; at the concurrency bound a
+// check waits its turn without blocking the loop, and every real server
+// gets checked.
+func TestManagerOnTheLoop(t *testing.T) {
+	ln := listen(t, "tcp", "127.0.0.1:0")
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	up := addrOf(ln.Addr())
+	loop := dur(30 * time.Millisecond)
+	var rss []*schema.RealServer
+	for i := range 8 {
+		rss = append(rss, &schema.RealServer{Address: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 3, byte(i + 1)}), 80),
+			TCPChecks: []*schema.TCPCheck{{CheckCommon: schema.CheckCommon{ConnectIP: up.Addr(), ConnectPort: int(up.Port()), Warmup: dur(time.Millisecond)}}}})
+	}
+	m := New(resolve(t, oneVS(&schema.VirtualServer{DelayLoop: loop, RealServers: rss})), Options{Concurrency: 1})
+	t.Cleanup(m.Stop)
+	m.mu.Lock()
+	_, onLoop := m.vss[0].rss[0].checkers[0].timer.(*loopTimer)
+	m.mu.Unlock()
+	if !onLoop {
+		t.Fatal("the check's timer is not the event loop's")
+	}
+	checks := func() (n int) {
+		for _, rs := range m.Snapshot()[0].RealServers {
+			if c := rs.Checks[0]; c.LastOK && c.LastResult == "connect "+up.String()+": ok" {
+				n++
+			}
+		}
+		return n
+	}
+	waitFor(t, 3*time.Second, "every real server checked with one check at a time", func() bool { return checks() == len(rss) })
+	m.Stop()
+	m.loop.x.mu.Lock()
+	defer m.loop.x.mu.Unlock()
+	if !m.loop.x.closed || len(m.loop.x.conns) != 0 || m.loop.x.timers != 0 {
+		t.Errorf("after Stop: closed %v, %d exchanges, %d timers", m.loop.x.closed, len(m.loop.x.conns), m.loop.x.timers)
+	}
+}

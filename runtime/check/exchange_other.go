@@ -2,7 +2,10 @@
 
 package check
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // exchanger runs nothing outside Linux: every check goes through the net
 // package (NetProber.Probe).
@@ -15,3 +18,13 @@ func (x *exchanger) start(_ Conn, _ []byte, _ func([]byte) bool, done func([]byt
 }
 
 func (x *exchanger) close() {}
+
+// loopTimer is never made outside Linux.
+type loopTimer struct{}
+
+func (t *loopTimer) Stop() bool                 { return false }
+func (t *loopTimer) Reset(_ time.Duration) bool { return false }
+
+func (x *exchanger) after(time.Duration, func()) (*loopTimer, error) {
+	return nil, errors.New("no event loop on this system")
+}

@@ -20,6 +20,9 @@ const (
 	// probeSlack is added to a Spec's Timeout before the Manager gives up
 	// on a Prober that does not return by itself.
 	probeSlack = 500 * time.Millisecond
+	// semRetry is how soon a check on the event loop that found the
+	// concurrency bound reached tries again.
+	semRetry = 10 * time.Millisecond
 )
 
 // EventKind says what an Event reports.
@@ -93,7 +96,8 @@ type Manager struct {
 	publish       func(Event)
 	runner        Runner
 	prober        Prober
-	ownProber     bool // prober is the Manager's own NetProber, closed by Stop
+	ownProber     bool       // prober is the Manager's own NetProber, closed by Stop
+	loop          *NetProber // the prober whose event loop also times the checks it runs; nil: the clock does
 	jitter        func(time.Duration) time.Duration
 	scriptTimeout time.Duration
 	sem           chan struct{}
@@ -169,6 +173,11 @@ func New(cfg *schema.Config, opts Options) *Manager {
 	if m.prober == nil {
 		m.prober = &NetProber{Runner: m.runner}
 		m.ownProber = true
+	}
+	if np, ok := m.prober.(*NetProber); ok {
+		if _, ok := m.clock.(runtime.SystemClock); ok {
+			m.loop = np
+		}
 	}
 	if m.jitter == nil {
 		m.jitter = func(max time.Duration) time.Duration {
@@ -277,7 +286,7 @@ func (m *Manager) buildRS(vs *vsState, cfg *schema.RealServer, ors *rsState) *rs
 			continue
 		}
 		c := &checker{rs: rs, spec: spec, fp: fp, up: !spec.Alpha}
-		c.timer = m.clock.AfterFunc(m.jitter(spec.Warmup), func() { m.fire(c) })
+		m.scheduleLocked(c, m.jitter(spec.Warmup))
 		rs.checkers = append(rs.checkers, c)
 	}
 	for _, cs := range pool {
@@ -361,7 +370,7 @@ func (m *Manager) fire(c *checker) {
 	}
 	start := m.clock.Now()
 	if c.rs.vs.suspended {
-		c.timer = m.clock.AfterFunc(c.spec.DelayLoop, func() { m.fire(c) })
+		m.scheduleLocked(c, c.spec.DelayLoop)
 		m.mu.Unlock()
 		return
 	}
@@ -370,11 +379,17 @@ func (m *Manager) fire(c *checker) {
 	m.mu.Unlock()
 
 	if np, ok := m.prober.(*NetProber); ok && np.canStart(&spec) {
-		// On the event loop: this goroutine ends here, and the result
-		// comes back through done.
+		// On the event loop: this goroutine (often the loop's own) ends
+		// here, and the result comes back through done. Nothing here may
+		// block the loop: at the concurrency bound, try again shortly.
 		select {
 		case m.sem <- struct{}{}:
-		case <-m.ctx.Done():
+		default:
+			m.mu.Lock()
+			if !c.stopped {
+				m.scheduleLocked(c, semRetry)
+			}
+			m.mu.Unlock()
 			m.probes.Done()
 			return
 		}
@@ -388,6 +403,19 @@ func (m *Manager) fire(c *checker) {
 	res := m.probe(&spec)
 	m.finish(c, res, start)
 	m.probes.Done()
+}
+
+// scheduleLocked arms c's timer to fire after d: on the NetProber's event
+// loop when the check runs there and the clock is the system's (so that a
+// check costs no goroutine), else with the clock.
+func (m *Manager) scheduleLocked(c *checker, d time.Duration) {
+	if m.loop != nil && m.loop.canStart(&c.spec) {
+		if t, err := m.loop.x.after(d, func() { m.fire(c) }); err == nil {
+			c.timer = t
+			return
+		}
+	}
+	c.timer = m.clock.AfterFunc(d, func() { m.fire(c) })
 }
 
 // finish records the result of an attempt of c that started at start and
@@ -404,7 +432,7 @@ func (m *Manager) finish(c *checker, res Result, start time.Time) {
 		delay = c.spec.DelayBeforeRetry
 	}
 	delay -= m.clock.Now().Sub(start)
-	c.timer = m.clock.AfterFunc(max(0, delay), func() { m.fire(c) })
+	m.scheduleLocked(c, max(0, delay))
 	m.unlockPublish(evs)
 }
 
