@@ -1,0 +1,470 @@
+package schema
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// ConfigCache keeps the resolved config of a load in a file (next to the
+// inventory), so that the next hacfg plan or apply of an unchanged config
+// does not parse it again: parsing and validating 10,000 virtual servers
+// takes seconds on a slow machine, reading them back a fraction of that.
+//
+// The cache is exact or unused. Its file holds every input of the result
+// byte for byte — the name and the whole content of each config file, the
+// node flag and hostname that selected the node — and the identity of the
+// hacfg executable and of the Config type; Get serves the config only when
+// all of them are equal now. Only a load without any diagnostic is cached
+// (warnings are printed on every load). A damaged file (a checksum covers
+// all of it) or any read error is a miss, never an error: the caller then
+// loads normally.
+type ConfigCache struct {
+	Path string
+}
+
+// ErrCacheMiss is returned by ConfigCache.Get when the cache cannot serve
+// the config; it wraps the reason.
+var ErrCacheMiss = errors.New("config cache miss")
+
+const configCacheMagic = "hacfg config cache 1\n"
+
+// Get returns the resolved config and node cached for the config at path
+// (a file or directory, as for Load), the --node flag and the hostname.
+func (c ConfigCache) Get(path, nodeFlag, hostname string) (*Config, string, error) {
+	miss := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrCacheMiss, fmt.Sprintf(format, args...))
+	}
+	codec, err := configCodec()
+	if err != nil {
+		return nil, "", miss("%v", err)
+	}
+	b, err := os.ReadFile(c.Path)
+	if err != nil {
+		return nil, "", miss("%v", err)
+	}
+	if !bytes.HasPrefix(b, []byte(configCacheMagic)) || len(b) < len(configCacheMagic)+4 {
+		return nil, "", miss("not a config cache")
+	}
+	body, sum := b[:len(b)-4], binary.LittleEndian.Uint32(b[len(b)-4:])
+	if crc32.Checksum(body, crcTable) != sum {
+		return nil, "", miss("checksum mismatch")
+	}
+	r := &reader{b: body[len(configCacheMagic):]}
+	for _, want := range []string{codec.signature, executableIdentity(), nodeFlag, hostname} {
+		if got := r.bytes(); r.err != nil || string(got) != want {
+			return nil, "", miss("inputs differ")
+		}
+	}
+	node := string(r.bytes())
+	files, err := ConfigFiles(path)
+	if err != nil {
+		return nil, "", miss("%v", err)
+	}
+	if n := r.uvarint(); r.err != nil || n != uint64(len(files)) {
+		return nil, "", miss("other config files")
+	}
+	for _, f := range files {
+		if name := r.bytes(); r.err != nil || string(name) != f {
+			return nil, "", miss("other config files")
+		}
+		content := r.bytes()
+		now, err := os.ReadFile(f)
+		if err != nil || r.err != nil || !bytes.Equal(now, content) {
+			return nil, "", miss("%s changed", f)
+		}
+	}
+	payload := r.bytes()
+	if r.err != nil || len(r.b) != 0 {
+		return nil, "", miss("malformed")
+	}
+	cfg := new(Config)
+	d := &reader{s: string(payload)}
+	codec.dec(d, reflect.ValueOf(cfg).Elem())
+	if d.err != nil || len(d.s) != 0 {
+		return nil, "", miss("malformed config")
+	}
+	return cfg, node, nil
+}
+
+// Put records cfg, resolved for node, as the result of loading srcs (the
+// files Load read, with the bytes it read) with nodeFlag and hostname. The
+// file is replaced atomically.
+func (c ConfigCache) Put(srcs Sources, nodeFlag, hostname, node string, cfg *Config) error {
+	codec, err := configCodec()
+	if err != nil {
+		return fmt.Errorf("config cache: %w", err)
+	}
+	if cfg.src != nil {
+		return errors.New("config cache: the config is not resolved")
+	}
+	b := []byte(configCacheMagic)
+	for _, s := range []string{codec.signature, executableIdentity(), nodeFlag, hostname, node} {
+		b = appendBytes(b, []byte(s))
+	}
+	names := make([]string, 0, len(srcs))
+	for n := range srcs {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	b = binary.AppendUvarint(b, uint64(len(names)))
+	for _, n := range names {
+		b = appendBytes(b, []byte(n))
+		b = appendBytes(b, srcs[n])
+	}
+	w := &writer{}
+	codec.enc(w, reflect.ValueOf(cfg).Elem())
+	b = appendBytes(b, w.b)
+	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
+	if err := writeFileAtomic(c.Path, b); err != nil {
+		return fmt.Errorf("config cache: %w", err)
+	}
+	return nil
+}
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+func writeFileAtomic(path string, b []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// executableIdentity names the running hacfg build: another build may
+// resolve the same files differently (new defaults), so its cache is not
+// used.
+var executableIdentity = sync.OnceValue(func() string {
+	var sb strings.Builder
+	if exe, err := os.Executable(); err == nil {
+		if st, err := os.Stat(exe); err == nil {
+			fmt.Fprintf(&sb, "%s %d %d\n", exe, st.Size(), st.ModTime().UnixNano())
+		}
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		fmt.Fprintf(&sb, "%s %s %s\n", bi.GoVersion, bi.Main.Path, bi.Main.Version)
+		for _, s := range bi.Settings {
+			if strings.HasPrefix(s.Key, "vcs.") {
+				fmt.Fprintf(&sb, "%s=%s\n", s.Key, s.Value)
+			}
+		}
+	}
+	return sb.String()
+})
+
+// The codec: a binary encoding of a resolved Config, compiled once from
+// its type by reflection. It knows booleans, integers, strings, pointers,
+// slices, structs and the netip types, and refuses any other kind (a map,
+// an interface, an unexported field other than Config's source map): a
+// Config it cannot encode exactly is never cached.
+
+type writer struct{ b []byte }
+
+type reader struct {
+	b   []byte // the file
+	s   string // the payload, as a string so that strings decode without copies
+	err error
+}
+
+func appendBytes(b, v []byte) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(v))), v...)
+}
+
+func (r *reader) fail() {
+	if r.err == nil {
+		r.err = errors.New("malformed")
+	}
+	r.b, r.s = nil, ""
+}
+
+func (r *reader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail()
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) bytes() []byte {
+	n := r.uvarint()
+	if r.err != nil || n > uint64(len(r.b)) {
+		r.fail()
+		return nil
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+// The payload reader works on r.s.
+
+func (r *reader) suvarint() uint64 {
+	var v uint64
+	for i := 0; i < len(r.s) && i < binary.MaxVarintLen64; i++ {
+		c := r.s[i]
+		if c < 0x80 {
+			if i == binary.MaxVarintLen64-1 && c > 1 {
+				break
+			}
+			r.s = r.s[i+1:]
+			return v | uint64(c)<<(7*i)
+		}
+		v |= uint64(c&0x7f) << (7 * i)
+	}
+	r.fail()
+	return 0
+}
+
+func (r *reader) svarint() int64 {
+	u := r.suvarint()
+	x := int64(u >> 1)
+	if u&1 != 0 {
+		x = ^x
+	}
+	return x
+}
+
+func (r *reader) sstring() string {
+	n := r.suvarint()
+	if r.err != nil || n > uint64(len(r.s)) {
+		r.fail()
+		return ""
+	}
+	v := r.s[:n]
+	r.s = r.s[n:]
+	return v
+}
+
+type typeCodec struct {
+	signature string
+	enc       func(w *writer, v reflect.Value)
+	dec       func(r *reader, v reflect.Value)
+}
+
+var configCodec = sync.OnceValues(func() (*typeCodec, error) {
+	return compileCodec(reflect.TypeFor[Config](), map[reflect.Type]bool{})
+})
+
+var (
+	addrType     = reflect.TypeFor[netip.Addr]()
+	addrPortType = reflect.TypeFor[netip.AddrPort]()
+	prefixType   = reflect.TypeFor[netip.Prefix]()
+)
+
+// binaryCodec encodes a netip value with its exact binary form.
+func binaryCodec[T any, PT interface {
+	*T
+	MarshalBinary() ([]byte, error)
+	UnmarshalBinary([]byte) error
+}](t reflect.Type) *typeCodec {
+	return &typeCodec{
+		signature: t.String(),
+		enc: func(w *writer, v reflect.Value) {
+			x := v.Interface().(T)
+			b, _ := PT(&x).MarshalBinary()
+			w.b = appendBytes(w.b, b)
+		},
+		dec: func(r *reader, v reflect.Value) {
+			s := r.sstring()
+			if r.err != nil {
+				return
+			}
+			var x T
+			if err := PT(&x).UnmarshalBinary([]byte(s)); err != nil {
+				r.fail()
+				return
+			}
+			v.Set(reflect.ValueOf(x))
+		},
+	}
+}
+
+func compileCodec(t reflect.Type, inProgress map[reflect.Type]bool) (*typeCodec, error) {
+	switch t {
+	case addrType:
+		return binaryCodec[netip.Addr](t), nil
+	case addrPortType:
+		return binaryCodec[netip.AddrPort](t), nil
+	case prefixType:
+		return binaryCodec[netip.Prefix](t), nil
+	}
+	if inProgress[t] {
+		return nil, fmt.Errorf("recursive type %s", t)
+	}
+	inProgress[t] = true
+	defer delete(inProgress, t)
+	sig := t.String() + ":" + t.Kind().String()
+	switch t.Kind() {
+	case reflect.Bool:
+		return &typeCodec{signature: sig,
+			enc: func(w *writer, v reflect.Value) {
+				b := byte(0)
+				if v.Bool() {
+					b = 1
+				}
+				w.b = append(w.b, b)
+			},
+			dec: func(r *reader, v reflect.Value) {
+				switch u := r.suvarint(); u {
+				case 0, 1:
+					v.SetBool(u == 1)
+				default:
+					r.fail()
+				}
+			}}, nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return &typeCodec{signature: sig,
+			enc: func(w *writer, v reflect.Value) { w.b = binary.AppendVarint(w.b, v.Int()) },
+			dec: func(r *reader, v reflect.Value) {
+				x := r.svarint()
+				if v.OverflowInt(x) {
+					r.fail()
+					return
+				}
+				v.SetInt(x)
+			}}, nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return &typeCodec{signature: sig,
+			enc: func(w *writer, v reflect.Value) { w.b = binary.AppendUvarint(w.b, v.Uint()) },
+			dec: func(r *reader, v reflect.Value) {
+				x := r.suvarint()
+				if v.OverflowUint(x) {
+					r.fail()
+					return
+				}
+				v.SetUint(x)
+			}}, nil
+	case reflect.String:
+		return &typeCodec{signature: sig,
+			enc: func(w *writer, v reflect.Value) { w.b = appendBytes(w.b, []byte(v.String())) },
+			dec: func(r *reader, v reflect.Value) { v.SetString(r.sstring()) }}, nil
+	case reflect.Pointer:
+		elem, err := compileCodec(t.Elem(), inProgress)
+		if err != nil {
+			return nil, err
+		}
+		return &typeCodec{signature: "*" + elem.signature,
+			enc: func(w *writer, v reflect.Value) {
+				if v.IsNil() {
+					w.b = append(w.b, 0)
+					return
+				}
+				w.b = append(w.b, 1)
+				elem.enc(w, v.Elem())
+			},
+			dec: func(r *reader, v reflect.Value) {
+				switch r.suvarint() {
+				case 0:
+				case 1:
+					p := reflect.New(t.Elem())
+					elem.dec(r, p.Elem())
+					v.Set(p)
+				default:
+					r.fail()
+				}
+			}}, nil
+	case reflect.Slice:
+		elem, err := compileCodec(t.Elem(), inProgress)
+		if err != nil {
+			return nil, err
+		}
+		return &typeCodec{signature: sig + "[" + elem.signature + "]",
+			// 0 is nil; n+1 a slice of n (so nil and empty stay apart).
+			enc: func(w *writer, v reflect.Value) {
+				if v.IsNil() {
+					w.b = append(w.b, 0)
+					return
+				}
+				w.b = binary.AppendUvarint(w.b, uint64(v.Len())+1)
+				for i := range v.Len() {
+					elem.enc(w, v.Index(i))
+				}
+			},
+			dec: func(r *reader, v reflect.Value) {
+				n := r.suvarint()
+				if r.err != nil || n == 0 {
+					return
+				}
+				// Every element takes at least a byte.
+				if n-1 > uint64(len(r.s)) {
+					r.fail()
+					return
+				}
+				s := reflect.MakeSlice(t, int(n-1), int(n-1))
+				for i := range int(n - 1) {
+					elem.dec(r, s.Index(i))
+					if r.err != nil {
+						return
+					}
+				}
+				v.Set(s)
+			}}, nil
+	case reflect.Struct:
+		type field struct {
+			index int
+			codec *typeCodec
+		}
+		var fields []field
+		var sb strings.Builder
+		sb.WriteString(sig + "{")
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() {
+				if t == reflect.TypeFor[Config]() && f.Name == "src" {
+					continue // nil in a resolved config (Put checks)
+				}
+				return nil, fmt.Errorf("%s.%s is not exported", t, f.Name)
+			}
+			c, err := compileCodec(f.Type, inProgress)
+			if err != nil {
+				return nil, err
+			}
+			fields = append(fields, field{i, c})
+			fmt.Fprintf(&sb, "%s %s;", f.Name, c.signature)
+		}
+		sb.WriteString("}")
+		if len(fields) == 0 {
+			return nil, fmt.Errorf("%s has no fields to encode", t)
+		}
+		return &typeCodec{signature: sb.String(),
+			enc: func(w *writer, v reflect.Value) {
+				for _, f := range fields {
+					f.codec.enc(w, v.Field(f.index))
+				}
+			},
+			dec: func(r *reader, v reflect.Value) {
+				for _, f := range fields {
+					f.codec.dec(r, v.Field(f.index))
+					if r.err != nil {
+						return
+					}
+				}
+			}}, nil
+	}
+	return nil, fmt.Errorf("cannot encode %s (%s)", t, t.Kind())
+}
