@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/hacfg/hacfg/schema"
 	"github.com/hashicorp/hcl/v2"
@@ -41,19 +42,52 @@ func (c *configFlags) parse(fs *flag.FlagSet, args []string) error {
 // load reads and validates the config and selects the node. Diagnostics are
 // rendered to stderr; any error yields errExit(1).
 func (c *configFlags) load(e *env) (*schema.Config, string, error) {
+	cfg, node, _, _, err := c.loadSources(e)
+	return cfg, node, err
+}
+
+// loadSources is load that also returns the files read and whether they
+// drew any diagnostic, warnings included.
+func (c *configFlags) loadSources(e *env) (*schema.Config, string, schema.Sources, bool, error) {
 	cfg, srcs, diags := schema.Load(c.path)
 	if len(diags) > 0 {
 		_ = schema.Render(e.stderr, srcs, diags)
 	}
 	if diags.HasErrors() {
 		fmt.Fprintf(e.stderr, "\n%s\n", countSummary(diags))
-		return nil, "", errExit(1)
+		return nil, "", nil, false, errExit(1)
 	}
 	host, _ := e.hostname()
 	node, err := schema.SelectNode(cfg, c.node, host)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "error: %v\n", err)
-		return nil, "", errExit(1)
+		return nil, "", nil, false, errExit(1)
+	}
+	return cfg, node, srcs, len(diags) == 0, nil
+}
+
+// loadResolved is load and Resolve for plan and apply, served from the
+// config cache in stateDir (see schema.ConfigCache) while the config is
+// byte for byte what an earlier load without diagnostics read: a large
+// config then costs a file read, not a parse.
+func (c *configFlags) loadResolved(e *env, stateDir string) (*schema.Config, string, error) {
+	host, _ := e.hostname()
+	cache := schema.ConfigCache{Path: filepath.Join(stateDir, "config.cache")}
+	if cfg, node, err := cache.Get(c.path, c.node, host); err == nil {
+		return cfg, node, nil
+	}
+	raw, node, srcs, clean, err := c.loadSources(e)
+	if err != nil {
+		return nil, "", err
+	}
+	cfg, err := schema.Resolve(raw, node)
+	if err != nil {
+		return nil, "", err
+	}
+	if clean {
+		// Best effort: a plan does not fail for want of a cache (a
+		// read-only state directory, say).
+		_ = cache.Put(srcs, c.node, host, node, cfg)
 	}
 	return cfg, node, nil
 }

@@ -295,3 +295,31 @@ vrrp_instance "VI_1" {
 		t.Fatalf("VIP kept on backup:\n%s", a)
 	}
 }
+
+// TestIntegrationPlanConfigCache: plan keeps the resolved config in the
+// state directory and serves it again, but never once the config changed,
+// even by one byte with the same size.
+func TestIntegrationPlanConfigCache(t *testing.T) {
+	requireRoot(t)
+	_, path := newNetns(t)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "c.hcl")
+	must(t, os.WriteFile(cfgPath, []byte(netConfig), 0o644))
+	state := filepath.Join(dir, "state")
+	common := []string{"-c", cfgPath, "--netns", path, "--state-dir", state}
+	first := runCmd(t, append([]string{"plan"}, common...)...)
+	if first.code != 0 || !strings.Contains(first.stdout, "+ vip:eth0/203.0.113.1/32") {
+		t.Fatalf("first plan: %+v", first)
+	}
+	if _, err := os.Stat(filepath.Join(state, "config.cache")); err != nil {
+		t.Fatalf("no config cache after a plan: %v", err)
+	}
+	if again := runCmd(t, append([]string{"plan"}, common...)...); again.code != 0 || again.stdout != first.stdout {
+		t.Fatalf("plan from the cache differs:\n%s\nfirst:\n%s", again.stdout, first.stdout)
+	}
+	must(t, os.WriteFile(cfgPath, []byte(strings.Replace(netConfig, "203.0.113.1/32", "203.0.113.2/32", 1)), 0o644))
+	r := runCmd(t, append([]string{"plan"}, common...)...)
+	if r.code != 0 || !strings.Contains(r.stdout, "+ vip:eth0/203.0.113.2/32") || strings.Contains(r.stdout, "203.0.113.1/32") {
+		t.Fatalf("plan after the config changed: %+v", r)
+	}
+}

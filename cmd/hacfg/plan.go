@@ -122,11 +122,7 @@ func (p *planArgs) facts(e *env, cfg *schema.Config) (runtime.Facts, error) {
 }
 
 func (p *planArgs) makePlan(e *env) (*reconcile.Plan, *schema.Config, runtime.Facts, *reconcile.Reconciler, func(), error) {
-	raw, node, err := p.cf.load(e)
-	if err != nil {
-		return nil, nil, runtime.Facts{}, nil, nil, err
-	}
-	cfg, err := schema.Resolve(raw, node)
+	cfg, node, err := p.cf.loadResolved(e, p.kf.stateDir)
 	if err != nil {
 		return nil, nil, runtime.Facts{}, nil, nil, err
 	}
