@@ -187,6 +187,8 @@ type reader struct {
 	b   []byte // the file
 	s   string // the payload, as a string so that strings decode without copies
 	err error
+
+	scratch []byte
 }
 
 func appendBytes(b, v []byte) []byte {
@@ -294,12 +296,10 @@ func binaryCodec[T any, PT interface {
 			if r.err != nil {
 				return
 			}
-			var x T
-			if err := PT(&x).UnmarshalBinary([]byte(s)); err != nil {
+			r.scratch = append(r.scratch[:0], s...)
+			if err := v.Addr().Interface().(PT).UnmarshalBinary(r.scratch); err != nil {
 				r.fail()
-				return
 			}
-			v.Set(reflect.ValueOf(x))
 		},
 	}
 }
@@ -393,6 +393,14 @@ func compileCodec(t reflect.Type, inProgress map[reflect.Type]bool) (*typeCodec,
 		if err != nil {
 			return nil, err
 		}
+		// The elements of a slice of pointers to structs (real servers,
+		// say) are allocated together.
+		var pointee *typeCodec
+		if t.Elem().Kind() == reflect.Pointer && t.Elem().Elem().Kind() == reflect.Struct {
+			if pointee, err = compileCodec(t.Elem().Elem(), inProgress); err != nil {
+				return nil, err
+			}
+		}
 		return &typeCodec{signature: sig + "[" + elem.signature + "]",
 			// 0 is nil; n+1 a slice of n (so nil and empty stay apart).
 			enc: func(w *writer, v reflect.Value) {
@@ -416,6 +424,26 @@ func compileCodec(t reflect.Type, inProgress map[reflect.Type]bool) (*typeCodec,
 					return
 				}
 				s := reflect.MakeSlice(t, int(n-1), int(n-1))
+				if pointee != nil {
+					backing := reflect.MakeSlice(reflect.SliceOf(t.Elem().Elem()), int(n-1), int(n-1))
+					for i := range int(n - 1) {
+						// As the pointer codec: 0 nil, 1 a value.
+						switch r.suvarint() {
+						case 0:
+						case 1:
+							p := backing.Index(i).Addr()
+							pointee.dec(r, p.Elem())
+							s.Index(i).Set(p)
+						default:
+							r.fail()
+						}
+						if r.err != nil {
+							return
+						}
+					}
+					v.Set(s)
+					return
+				}
 				for i := range int(n - 1) {
 					elem.dec(r, s.Index(i))
 					if r.err != nil {
