@@ -126,9 +126,19 @@ func (s *stopwatch) lap(name string) {
 	s.last = now
 }
 
-// loadConfig reads and resolves config.hcl as hacfg plan and apply do.
-func loadConfig(dir string, sw *stopwatch) (*schema.Config, error) {
-	raw, _, diags := schema.Load(filepath.Join(dir, "config.hcl"))
+// loadConfig reads and resolves config.hcl as hacfg plan and apply do:
+// from the config cache next to the inventory while the config is
+// unchanged since the last load (counted as config_cached), else parsed,
+// resolved and the cache refreshed.
+func loadConfig(dir string, sw *stopwatch, res *phaseResult) (*schema.Config, error) {
+	path := filepath.Join(dir, "config.hcl")
+	cache := schema.ConfigCache{Path: filepath.Join(dir, "config.cache")}
+	if cfg, _, err := cache.Get(path, "", ""); err == nil {
+		sw.lap("load")
+		res.Counts["config_cached"] = 1
+		return cfg, nil
+	}
+	raw, srcs, diags := schema.Load(path)
 	if diags.HasErrors() {
 		return nil, fmt.Errorf("load config: %s", diags.Error())
 	}
@@ -138,6 +148,12 @@ func loadConfig(dir string, sw *stopwatch) (*schema.Config, error) {
 		return nil, err
 	}
 	sw.lap("resolve")
+	if len(diags) == 0 {
+		if err := cache.Put(srcs, "", "", "", cfg); err != nil {
+			return nil, err
+		}
+	}
+	sw.lap("cache_put")
 	return cfg, nil
 }
 
@@ -165,7 +181,7 @@ func openReconciler(dir string) (*reconcile.Reconciler, *countingKernel, func(),
 // resolve, plan, apply (saving the inventory), then verify.
 func childApply(dir string, res *phaseResult) error {
 	sw := newStopwatch(res)
-	cfg, err := loadConfig(dir, sw)
+	cfg, err := loadConfig(dir, sw, res)
 	if err != nil {
 		return err
 	}
@@ -200,7 +216,7 @@ func childApply(dir string, res *phaseResult) error {
 // childPlan is hacfg plan with nothing to change.
 func childPlan(dir string, res *phaseResult) error {
 	sw := newStopwatch(res)
-	cfg, err := loadConfig(dir, sw)
+	cfg, err := loadConfig(dir, sw, res)
 	if err != nil {
 		return err
 	}
@@ -220,6 +236,15 @@ func childPlan(dir string, res *phaseResult) error {
 		return err
 	}
 	sw.lap("listall")
+	// What the config costs without the cache, for comparison.
+	raw, _, diags := schema.Load(filepath.Join(dir, "config.hcl"))
+	if diags.HasErrors() {
+		return fmt.Errorf("load config: %s", diags.Error())
+	}
+	if _, err := schema.Resolve(raw, ""); err != nil {
+		return err
+	}
+	sw.lap("uncached_load")
 	if !p.Empty() {
 		return fmt.Errorf("plan of the applied config has %d changes, want none (first: %s %s)", len(p.Changes), p.Changes[0].Action, p.Changes[0].ID)
 	}
@@ -232,7 +257,7 @@ func childPlan(dir string, res *phaseResult) error {
 // must take exactly one kernel write.
 func childChange(dir string, tbl ipvsTable, res *phaseResult) error {
 	sw := newStopwatch(res)
-	cfg, err := loadConfig(dir, sw)
+	cfg, err := loadConfig(dir, sw, res)
 	if err != nil {
 		return err
 	}
