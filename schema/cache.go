@@ -37,7 +37,11 @@ type ConfigCache struct {
 // the config; it wraps the reason.
 var ErrCacheMiss = errors.New("config cache miss")
 
-const configCacheMagic = "hacfg config cache 1\n"
+// The file: the magic line, then a section with every input but the
+// files' contents and the encoded config, its CRC-32C, and last the
+// contents of the files (compared byte for byte with the files, so left out
+// of the checksum). Values are length-prefixed (uvarint).
+const configCacheMagic = "hacfg config cache 2\n"
 
 // Get returns the resolved config and node cached for the config at path
 // (a file or directory, as for Load), the --node flag and the hostname.
@@ -53,14 +57,19 @@ func (c ConfigCache) Get(path, nodeFlag, hostname string) (*Config, string, erro
 	if err != nil {
 		return nil, "", miss("%v", err)
 	}
-	if !bytes.HasPrefix(b, []byte(configCacheMagic)) || len(b) < len(configCacheMagic)+4 {
+	if !bytes.HasPrefix(b, []byte(configCacheMagic)) {
 		return nil, "", miss("not a config cache")
 	}
-	body, sum := b[:len(b)-4], binary.LittleEndian.Uint32(b[len(b)-4:])
-	if crc32.Checksum(body, crcTable) != sum {
+	file := &reader{b: b[len(configCacheMagic):]}
+	checked := file.bytes()
+	if file.err != nil || len(file.b) < 4 {
+		return nil, "", miss("malformed")
+	}
+	if crc32.Checksum(checked, crcTable) != binary.LittleEndian.Uint32(file.b) {
 		return nil, "", miss("checksum mismatch")
 	}
-	r := &reader{b: body[len(configCacheMagic):]}
+	file.b = file.b[4:]
+	r := &reader{b: checked}
 	for _, want := range []string{codec.signature, executableIdentity(), nodeFlag, hostname} {
 		if got := r.bytes(); r.err != nil || string(got) != want {
 			return nil, "", miss("inputs differ")
@@ -78,14 +87,19 @@ func (c ConfigCache) Get(path, nodeFlag, hostname string) (*Config, string, erro
 		if name := r.bytes(); r.err != nil || string(name) != f {
 			return nil, "", miss("other config files")
 		}
-		content := r.bytes()
-		now, err := os.ReadFile(f)
-		if err != nil || r.err != nil || !bytes.Equal(now, content) {
-			return nil, "", miss("%s changed", f)
-		}
 	}
 	payload := r.bytes()
 	if r.err != nil || len(r.b) != 0 {
+		return nil, "", miss("malformed")
+	}
+	for _, f := range files {
+		content := file.bytes()
+		now, err := os.ReadFile(f)
+		if err != nil || file.err != nil || !bytes.Equal(now, content) {
+			return nil, "", miss("%s changed", f)
+		}
+	}
+	if len(file.b) != 0 {
 		return nil, "", miss("malformed")
 	}
 	cfg := new(Config)
@@ -108,24 +122,31 @@ func (c ConfigCache) Put(srcs Sources, nodeFlag, hostname, node string, cfg *Con
 	if cfg.src != nil {
 		return errors.New("config cache: the config is not resolved")
 	}
-	b := []byte(configCacheMagic)
+	var checked []byte
 	for _, s := range []string{codec.signature, executableIdentity(), nodeFlag, hostname, node} {
-		b = appendBytes(b, []byte(s))
+		checked = appendBytes(checked, []byte(s))
 	}
 	names := make([]string, 0, len(srcs))
-	for n := range srcs {
+	size := 0
+	for n, b := range srcs {
 		names = append(names, n)
+		size += len(b) + binary.MaxVarintLen64
 	}
 	slices.Sort(names)
-	b = binary.AppendUvarint(b, uint64(len(names)))
+	checked = binary.AppendUvarint(checked, uint64(len(names)))
 	for _, n := range names {
-		b = appendBytes(b, []byte(n))
-		b = appendBytes(b, srcs[n])
+		checked = appendBytes(checked, []byte(n))
 	}
 	w := &writer{}
 	codec.enc(w, reflect.ValueOf(cfg).Elem())
-	b = appendBytes(b, w.b)
-	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, crcTable))
+	checked = appendBytes(checked, w.b)
+	b := make([]byte, 0, len(configCacheMagic)+binary.MaxVarintLen64+len(checked)+4+size)
+	b = append(b, configCacheMagic...)
+	b = appendBytes(b, checked)
+	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(checked, crcTable))
+	for _, n := range names {
+		b = appendBytes(b, srcs[n])
+	}
 	if err := writeFileAtomic(c.Path, b); err != nil {
 		return fmt.Errorf("config cache: %w", err)
 	}

@@ -289,3 +289,38 @@ func TestConfigCacheDecodeDamaged(t *testing.T) {
 		codec.dec(d, reflect.ValueOf(new(Config)).Elem())
 	}
 }
+
+// TestConfigCacheEveryByteMatters: damage anywhere in the file (the magic,
+// the inputs, the encoded config, the checksum, the copy of the files) is
+// a miss.
+func TestConfigCacheEveryByteMatters(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.hcl")
+	srcs := writeConfigFile(t, path, "virtual_server \"a\" {\n  address = \"192.0.2.1:80\"\n  real_server \"192.0.2.2:80\" {}\n}\n")
+	raw, _, diags := Load(path)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	cfg, err := Resolve(raw, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := ConfigCache{Path: filepath.Join(dir, "config.cache")}
+	if err := cache.Put(srcs, "", "", "", cfg); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(cache.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < len(good); i += 3 {
+		b := append([]byte(nil), good...)
+		b[i] ^= 0x04
+		if err := os.WriteFile(cache.Path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got, _, err := cache.Get(path, "", ""); !errors.Is(err, ErrCacheMiss) || got != nil {
+			t.Fatalf("byte %d of %d damaged: got a config (err %v)", i, len(good), err)
+		}
+	}
+}
