@@ -136,8 +136,8 @@ type rsState struct {
 
 type checker struct {
 	rs      *rsState
-	spec    Spec
-	fp      string
+	spec    *Spec    // not modified: a running check may hold it while Update replaces it
+	fp      [32]byte // spec's fingerprint
 	up      bool
 	hasRun  bool
 	retryIt int // failed attempts being retried while still up
@@ -269,14 +269,17 @@ func (m *Manager) Update(cfg *schema.Config) {
 // is unchanged.
 func (m *Manager) buildRS(vs *vsState, cfg *schema.RealServer, ors *rsState) *rsState {
 	rs := &rsState{vs: vs, cfg: cfg, id: runtime.RealServerID{VirtualServer: vs.cfg.Name, Addr: cfg.Address}, dynWeight: -1}
-	pool := map[string][]*checker{}
+	var pool map[[32]byte][]*checker
 	if ors != nil {
+		pool = map[[32]byte][]*checker{}
 		rs.health, rs.dynWeight, rs.notified = ors.health, ors.dynWeight, ors.notified
 		for _, c := range ors.checkers {
 			pool[c.fp] = append(pool[c.fp], c)
 		}
 	}
-	for _, spec := range Specs(vs.cfg, cfg, m.scriptUser) {
+	specs := Specs(vs.cfg, cfg, m.scriptUser)
+	for i := range specs {
+		spec := &specs[i]
 		fp := spec.fingerprint()
 		if cs := pool[fp]; len(cs) > 0 {
 			c := cs[0]
@@ -378,7 +381,7 @@ func (m *Manager) fire(c *checker) {
 	m.probes.Add(1)
 	m.mu.Unlock()
 
-	if np, ok := m.prober.(*NetProber); ok && np.canStart(&spec) {
+	if np, ok := m.prober.(*NetProber); ok && np.canStart(spec) {
 		// On the event loop: this goroutine (often the loop's own) ends
 		// here, and the result comes back through done. Nothing here may
 		// block the loop: at the concurrency bound, try again shortly.
@@ -393,14 +396,14 @@ func (m *Manager) fire(c *checker) {
 			m.probes.Done()
 			return
 		}
-		np.start(&spec, func(res Result) {
+		np.start(spec, func(res Result) {
 			<-m.sem
 			m.finish(c, res, start)
 			m.probes.Done()
 		})
 		return
 	}
-	res := m.probe(&spec)
+	res := m.probe(spec)
 	m.finish(c, res, start)
 	m.probes.Done()
 }
@@ -409,7 +412,11 @@ func (m *Manager) fire(c *checker) {
 // loop when the check runs there and the clock is the system's (so that a
 // check costs no goroutine), else with the clock.
 func (m *Manager) scheduleLocked(c *checker, d time.Duration) {
-	if m.loop != nil && m.loop.canStart(&c.spec) {
+	if m.loop != nil && m.loop.canStart(c.spec) {
+		if t, ok := c.timer.(*loopTimer); ok {
+			t.Reset(d) // the timer of the attempt that is calling this
+			return
+		}
 		if t, err := m.loop.x.after(d, func() { m.fire(c) }); err == nil {
 			c.timer = t
 			return

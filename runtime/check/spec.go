@@ -1,6 +1,7 @@
 package check
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -133,12 +134,12 @@ func (s *Spec) Timeout() time.Duration {
 
 // fingerprint identifies the check's configuration, independent of which
 // real server it belongs to and where it is listed.
-func (s *Spec) fingerprint() string {
+func (s *Spec) fingerprint() [32]byte {
 	b, err := json.Marshal(s)
 	if err != nil {
 		panic(fmt.Sprintf("check: marshal spec: %v", err)) // plain data: cannot fail
 	}
-	return string(b)
+	return sha256.Sum256(b)
 }
 
 // Specs returns the checkers of real server rs of virtual server vs (both
