@@ -112,6 +112,7 @@ type Manager struct {
 	queue      []Event // events waiting to be published
 	publishing bool    // a goroutine is draining queue
 	scriptUser string
+	cfg        *schema.Config // the configuration of the last Update
 	vss        []*vsState
 	byName     map[string]*vsState
 }
@@ -214,6 +215,14 @@ func (m *Manager) Update(cfg *schema.Config) {
 		m.mu.Unlock()
 		return
 	}
+	if cfg == m.cfg {
+		// The configuration the Manager runs (the agent passes it again
+		// right after New): nothing changes, and rebuilding every real
+		// server's state would only double the memory for a moment.
+		m.mu.Unlock()
+		return
+	}
+	m.cfg = cfg
 	if cfg.Global != nil {
 		m.scriptUser = cfg.Global.ScriptUser
 	}

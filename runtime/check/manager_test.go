@@ -434,6 +434,32 @@ func TestReloadUnchangedConfigIsQuiet(t *testing.T) {
 	})
 }
 
+// TestUpdateSameConfigKeepsState: Update with the configuration the
+// Manager already runs (the agent does so right after New) rebuilds
+// nothing.
+func TestUpdateSameConfigKeepsState(t *testing.T) {
+	cfg := resolve(t, oneVS(&schema.VirtualServer{RealServers: []*schema.RealServer{tcpRS("203.0.113.1:80", 0, time.Second)}}))
+	m := New(cfg, Options{Clock: fake.NewClock(t0), Prober: &countingProber{inner: &NetProber{}, done: map[string]int{}}})
+	t.Cleanup(m.Stop)
+	m.mu.Lock()
+	before := m.vss[0].rss[0]
+	m.mu.Unlock()
+	m.Update(cfg)
+	m.mu.Lock()
+	same := m.vss[0].rss[0] == before
+	m.mu.Unlock()
+	if !same {
+		t.Error("Update with the running configuration rebuilt the real servers' state")
+	}
+	m.Update(resolve(t, oneVS(&schema.VirtualServer{RealServers: []*schema.RealServer{tcpRS("203.0.113.1:80", 0, time.Second)}})))
+	m.mu.Lock()
+	rebuilt := m.vss[0].rss[0] != before && m.vss[0].rss[0].checkers[0] == before.checkers[0]
+	m.mu.Unlock()
+	if !rebuilt {
+		t.Error("Update with an equal new configuration: want new real server state keeping the same checker")
+	}
+}
+
 func TestHASuspend(t *testing.T) {
 	cfg := oneVS(&schema.VirtualServer{HASuspend: true, RealServers: []*schema.RealServer{tcpRS("203.0.113.1:80", 0, time.Second)}})
 	h := newHarness(t, cfg, nil)
