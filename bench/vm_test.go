@@ -18,6 +18,8 @@ type vmBench struct {
 	inVM string
 	// passEnv are host variables handed to the VM when set.
 	passEnv []string
+	// kernelArgs are added to the VM kernel's command line.
+	kernelArgs []string
 	// memory is the VM's memory in MiB; timeout bounds the whole run.
 	memory  int
 	timeout time.Duration
@@ -70,6 +72,8 @@ func (v vmBench) run(b *testing.B) {
 			CPUs:    min(2, goruntime.NumCPU()),
 			Timeout: v.timeout + time.Minute,
 			Stream:  &prefixWriter{w: os.Stdout, prefix: "vm: "},
+
+			KernelArgs: v.kernelArgs,
 		})
 		if err != nil {
 			b.Fatal(err)

@@ -46,6 +46,11 @@ type Options struct {
 	// Stream, when set, receives the serial console output as it arrives
 	// (carriage returns removed).
 	Stream io.Writer
+	// KernelArgs are added to the kernel command line, for instance
+	// "tsc=reliable" (which makes the TSC the clocksource, as on real
+	// hardware, where TCG's emulated CPU otherwise leaves the kernel on
+	// the HPET and every clock read a system call).
+	KernelArgs []string
 }
 
 // Result is the outcome of a run that reached its end marker.
@@ -256,7 +261,7 @@ func (a *Assets) Run(ctx context.Context, opts Options) (*Result, error) {
 		"-serial", "stdio", "-monitor", "none",
 		"-kernel", a.Kernel,
 		"-initrd", initrd,
-		"-append", "console=ttyS0 quiet panic=-1",
+		"-append", strings.Join(append([]string{"console=ttyS0 quiet panic=-1"}, opts.KernelArgs...), " "),
 	)
 	cmd.WaitDelay = 5 * time.Second
 	var stderr bytes.Buffer
