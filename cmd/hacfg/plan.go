@@ -122,16 +122,33 @@ func (p *planArgs) facts(e *env, cfg *schema.Config) (runtime.Facts, error) {
 }
 
 func (p *planArgs) makePlan(e *env) (*reconcile.Plan, *schema.Config, runtime.Facts, *reconcile.Reconciler, func(), error) {
+	// The kernel and the inventory are opened while the config loads:
+	// with a large table each takes a while.
+	type opened struct {
+		r       *reconcile.Reconciler
+		closeFn func()
+		err     error
+	}
+	kc := make(chan opened, 1)
+	go func() {
+		r, closeFn, err := p.kf.open(e)
+		kc <- opened{r, closeFn, err}
+	}()
 	cfg, node, err := p.cf.loadResolved(e, p.kf.stateDir)
+	k := <-kc
+	if err == nil && k.err != nil {
+		err = k.err
+	}
 	if err != nil {
+		if k.err == nil {
+			k.closeFn()
+		}
 		return nil, nil, runtime.Facts{}, nil, nil, err
 	}
+	r, closeFn := k.r, k.closeFn
 	facts, err := p.facts(e, cfg)
 	if err != nil {
-		return nil, nil, facts, nil, nil, err
-	}
-	r, closeFn, err := p.kf.open(e)
-	if err != nil {
+		closeFn()
 		return nil, nil, facts, nil, nil, err
 	}
 	plan, err := r.Plan(cfg, facts, reconcile.PlanOptions{Node: node, Adopt: p.adopt, AllowEmpty: p.allowEmpty})
