@@ -157,6 +157,39 @@ func loadConfig(dir string, sw *stopwatch, res *phaseResult) (*schema.Config, er
 	return cfg, nil
 }
 
+// loadAndOpen loads the config while it opens the kernel and the
+// inventory, as hacfg plan and apply do. The load's steps and the open
+// are timed each on its own (they overlap); load_open is the time of both.
+func loadAndOpen(dir string, sw *stopwatch, res *phaseResult) (*schema.Config, *reconcile.Reconciler, *countingKernel, func(), error) {
+	type opened struct {
+		r       *reconcile.Reconciler
+		ck      *countingKernel
+		closeFn func()
+		err     error
+		took    time.Duration
+	}
+	kc := make(chan opened, 1)
+	go func() {
+		start := time.Now()
+		r, ck, closeFn, err := openReconciler(dir)
+		kc <- opened{r, ck, closeFn, err, time.Since(start)}
+	}()
+	cfg, err := loadConfig(dir, newStopwatch(res), res)
+	k := <-kc
+	sw.lap("load_open")
+	res.Seconds["open"] = k.took.Seconds()
+	if err == nil && k.err != nil {
+		err = k.err
+	}
+	if err != nil {
+		if k.err == nil {
+			k.closeFn()
+		}
+		return nil, nil, nil, nil, err
+	}
+	return cfg, k.r, k.ck, k.closeFn, nil
+}
+
 // openReconciler opens the kernel of the current network namespace and
 // the inventory in dir, as hacfg plan and apply do.
 func openReconciler(dir string) (*reconcile.Reconciler, *countingKernel, func(), error) {
@@ -181,16 +214,11 @@ func openReconciler(dir string) (*reconcile.Reconciler, *countingKernel, func(),
 // resolve, plan, apply (saving the inventory), then verify.
 func childApply(dir string, res *phaseResult) error {
 	sw := newStopwatch(res)
-	cfg, err := loadConfig(dir, sw, res)
-	if err != nil {
-		return err
-	}
-	r, ck, closeFn, err := openReconciler(dir)
+	cfg, r, ck, closeFn, err := loadAndOpen(dir, sw, res)
 	if err != nil {
 		return err
 	}
 	defer closeFn()
-	sw.lap("open")
 	p, err := r.Plan(cfg, runtime.Facts{}, reconcile.PlanOptions{})
 	if err != nil {
 		return err
@@ -216,16 +244,11 @@ func childApply(dir string, res *phaseResult) error {
 // childPlan is hacfg plan with nothing to change.
 func childPlan(dir string, res *phaseResult) error {
 	sw := newStopwatch(res)
-	cfg, err := loadConfig(dir, sw, res)
-	if err != nil {
-		return err
-	}
-	r, _, closeFn, err := openReconciler(dir)
+	cfg, r, _, closeFn, err := loadAndOpen(dir, sw, res)
 	if err != nil {
 		return err
 	}
 	defer closeFn()
-	sw.lap("open")
 	p, err := r.Plan(cfg, runtime.Facts{}, reconcile.PlanOptions{})
 	if err != nil {
 		return err
@@ -272,16 +295,11 @@ func childPlan(dir string, res *phaseResult) error {
 // must take exactly one kernel write.
 func childChange(dir string, tbl ipvsTable, res *phaseResult) error {
 	sw := newStopwatch(res)
-	cfg, err := loadConfig(dir, sw, res)
-	if err != nil {
-		return err
-	}
-	r, ck, closeFn, err := openReconciler(dir)
+	cfg, r, ck, closeFn, err := loadAndOpen(dir, sw, res)
 	if err != nil {
 		return err
 	}
 	defer closeFn()
-	sw.lap("open")
 	vsIdx, rsIdx, weight := tbl.changed()
 	name := vsName(vsIdx)
 	var vs *schema.VirtualServer
