@@ -88,38 +88,13 @@ func (r *Reconciler) Plan(cfg *schema.Config, facts runtime.Facts, opts PlanOpti
 }
 
 func (r *Reconciler) plan(cfg *schema.Config, facts runtime.Facts, opts PlanOptions) (*Plan, *Observed, error) {
-	var desired State
-	var assumed []string
-	var obs *Observed
-	if opts.Scope.All() {
-		// A full plan reads the whole kernel, whatever the config says:
-		// the desired state is computed meanwhile (the dump of a large
-		// IPVS table leaves a CPU idle, the kernel serialising it).
-		var derr error
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			desired, assumed, derr = Desired(cfg, facts, opts.Scope)
-		}()
-		var err error
-		obs, err = Observe(r.Kernel, opts.Scope, nil)
-		<-done
-		if derr != nil {
-			return nil, nil, derr
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-	} else {
-		var err error
-		desired, assumed, err = Desired(cfg, facts, opts.Scope)
-		if err != nil {
-			return nil, nil, err
-		}
-		obs, err = Observe(r.Kernel, opts.Scope, r.scopedServices(desired, opts.Scope))
-		if err != nil {
-			return nil, nil, err
-		}
+	desired, assumed, err := Desired(cfg, facts, opts.Scope)
+	if err != nil {
+		return nil, nil, err
+	}
+	obs, err := Observe(r.Kernel, opts.Scope, r.scopedServices(desired, opts.Scope))
+	if err != nil {
+		return nil, nil, err
 	}
 	if err := preflight(desired, obs); err != nil {
 		return nil, nil, err
