@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/netip"
@@ -34,6 +35,7 @@ const (
 	ckEnvHacfg   = "HACFG_BENCH_HACFG_BINARY" // the hacfg binary in the VM (set by BenchmarkChecks)
 	ckEnvVerbose = "HACFG_BENCH_VERBOSE"      // 1: print the checker's log after the lag measurement
 	ckEnvClock   = "HACFG_BENCH_CLOCKSOURCE"  // the VM's clocksource (default tsc when available; "keep": leave it)
+	ckEnvProfile = "HACFG_BENCH_PROFILE"      // 1: hacfg writes a CPU profile, printed base64 between "pprof begin"/"pprof end" lines
 
 	ckKeepalived = "/usr/sbin/keepalived"
 	ckHacfgGuest = "/usr/local/bin/hacfg"
@@ -61,7 +63,7 @@ func BenchmarkChecks(b *testing.B) {
 	}
 	vmBench{
 		inVM:    "BenchmarkChecksInVM",
-		passEnv: []string{ckEnvRS, ckEnvPerVS, ckEnvKinds, ckEnvWindow, ckEnvSettle, ckEnvSamples, ckEnvWho, ckEnvVerbose, ckEnvClock},
+		passEnv: []string{ckEnvRS, ckEnvLoop, ckEnvPerVS, ckEnvKinds, ckEnvWindow, ckEnvSettle, ckEnvSamples, ckEnvWho, ckEnvVerbose, ckEnvClock, ckEnvProfile},
 		memory:  3072, timeout: 25 * time.Minute,
 		// The TSC as clocksource, as on real hardware (see ckClocksource).
 		kernelArgs: []string{"tsc=reliable"},
@@ -181,6 +183,9 @@ func ckContenders(list string) ([]ckContender, error) {
 			out = append(out, ckContender{name: "hacfg", start: func(dir, hclPath, _ string, log io.Writer) *exec.Cmd {
 				cmd := exec.Command(bin, "run", "-c", hclPath, "--state-dir", filepath.Join(dir, "hacfg-state"),
 					"--status-socket", filepath.Join(dir, "hacfg.sock"), "--log-level", "info")
+				if os.Getenv(ckEnvProfile) == "1" {
+					cmd.Env = append(os.Environ(), "HACFG_CPUPROFILE="+filepath.Join(dir, "hacfg.pprof"))
+				}
 				cmd.Stdout, cmd.Stderr = log, log
 				return cmd
 			}})
@@ -279,6 +284,7 @@ func ckMeasure(b *testing.B, c ckContender, set ckSet, dir, hclPath, kaPath stri
 	defer func() {
 		ckStop(cmd, exited)
 		ckFlush(kern)
+		ckPrintProfile(filepath.Join(dir, c.name+".pprof"), c.name+" "+string(set.kind))
 	}()
 	failed := func(err error) error {
 		return fmt.Errorf("%w\n--- log tail:\n%s", err, ckTail(logPath, 30))
@@ -482,6 +488,25 @@ func ckStop(cmd *exec.Cmd, exited <-chan error) {
 		_ = cmd.Process.Kill()
 		<-exited
 	}
+}
+
+// ckPrintProfile prints the CPU profile at path, if there is one, base64
+// between "pprof begin LABEL" and "pprof end" lines: the way out of the
+// VM (see ckEnvProfile). It removes the file.
+func ckPrintProfile(path, label string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	os.Remove(path)
+	fmt.Printf("pprof begin %s\n", label)
+	enc := base64.StdEncoding.EncodeToString(b)
+	for len(enc) > 0 {
+		n := min(len(enc), 76)
+		fmt.Println(enc[:n])
+		enc = enc[n:]
+	}
+	fmt.Println("pprof end")
 }
 
 // ckClocksource selects the VM's clocksource: want, or tsc when the

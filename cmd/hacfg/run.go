@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -22,6 +23,22 @@ import (
 	"github.com/hacfg/hacfg/runtime/announce"
 	"github.com/hacfg/hacfg/runtime/linux"
 )
+
+// startCPUProfile profiles the process's CPU into path until stop.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
 
 // agentWiring builds an agent's dependencies on the real kernel of netns.
 type agentWiring struct {
@@ -118,6 +135,15 @@ func cmdRun(e *env, args []string) error {
 		log = slog.New(slog.NewJSONHandler(e.stderr, hopts))
 	default:
 		return fmt.Errorf("--log-format must be text or json")
+	}
+	if p := os.Getenv("HACFG_CPUPROFILE"); p != "" {
+		// A diagnostic aid (the health-check benchmark uses it in its
+		// VM): a CPU profile of the whole run, written at exit.
+		stop, err := startCPUProfile(p)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	unlock, err := lockState(kf.stateDir)
 	if err != nil {
