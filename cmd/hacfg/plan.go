@@ -28,7 +28,7 @@ type kernelFlags struct {
 
 func (k *kernelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&k.netns, "netns", "", "act on the network namespace at this path (default: the current one)")
-	fs.StringVar(&k.stateDir, "state-dir", "/var/lib/hacfg", "directory of the ownership inventory")
+	fs.StringVar(&k.stateDir, "state-dir", "/var/lib/hacfg", "directory of the ownership inventory and the config cache")
 }
 
 func (k *kernelFlags) open(e *env) (*reconcile.Reconciler, func(), error) {
