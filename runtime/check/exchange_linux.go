@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -107,8 +108,8 @@ type exchanger struct {
 	running bool
 	closed  bool
 	epfd    int
-	wakefd  int // eventfd: wakes the loop for an earlier deadline or Close
-	sleep   time.Time
+	epf     *os.File  // epfd, waited on through the network poller
+	sleep   time.Time // the loop's read deadline: when it looks at the heap next
 	gen     uint64
 	conns   map[int]*exchange
 	heap    deadlines
@@ -192,9 +193,7 @@ func (x *exchanger) start(c Conn, req []byte, complete func([]byte) bool, done f
 		done(nil, fmt.Errorf("epoll_ctl: %w", err))
 		return
 	}
-	if !x.calling && (x.sleep.IsZero() || e.deadline.Before(x.sleep)) {
-		x.wakeLocked()
-	}
+	x.wakeAtLocked(e.deadline)
 	x.mu.Unlock()
 }
 
@@ -225,9 +224,7 @@ func (x *exchanger) armLocked(t *loopTimer, d time.Duration) {
 	x.timers++
 	at := time.Now().Add(d)
 	heap.Push(&x.heap, deadlineEntry{at: at, gen: t.gen, t: t})
-	if !x.calling && (x.sleep.IsZero() || at.Before(x.sleep)) {
-		x.wakeLocked()
-	}
+	x.wakeAtLocked(at)
 }
 
 func bindSocket(fd, family int, c Conn) error {
@@ -263,6 +260,14 @@ func opError(op string, c Conn, err error) error {
 }
 
 // runLocked starts the loop if it is not running.
+//
+// The loop's goroutine waits for its epoll descriptor through Go's network
+// poller (the descriptor is readable when a connection has news), with the
+// heap's next time as read deadline: it parks in the scheduler between
+// events. Blocking a thread in epoll_wait instead has the runtime take the
+// processor away during every wait and, since a goroutine that only makes
+// system calls never passes through the scheduler, preempt it with a
+// signal every 10 ms.
 func (x *exchanger) runLocked() error {
 	if x.running {
 		return nil
@@ -271,31 +276,29 @@ func (x *exchanger) runLocked() error {
 	if err != nil {
 		return fmt.Errorf("epoll_create: %w", err)
 	}
-	wakefd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		return fmt.Errorf("epoll descriptor: %w", err)
+	}
+	f := os.NewFile(uintptr(epfd), "epoll")
+	rc, err := f.SyscallConn()
 	if err != nil {
-		unix.Close(epfd)
-		return fmt.Errorf("eventfd: %w", err)
+		f.Close()
+		return fmt.Errorf("epoll descriptor: %w", err)
 	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wakefd)}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
-		unix.Close(epfd)
-		unix.Close(wakefd)
-		return fmt.Errorf("epoll_ctl: %w", err)
-	}
-	x.epfd, x.wakefd, x.running = epfd, wakefd, true
+	x.epfd, x.epf, x.running = epfd, f, true
 	if x.conns == nil {
 		x.conns = map[int]*exchange{}
 	}
-	go x.loop(epfd, wakefd)
+	go x.loop(f, rc, epfd)
 	return nil
 }
 
-// wakeLocked makes the loop look at its deadlines again. It writes under
-// the lock: the loop closes wakefd only after clearing running under it.
-func (x *exchanger) wakeLocked() {
-	if x.running {
-		one := [8]byte{1}
-		_, _ = unix.Write(x.wakefd, one[:])
+// wakeAtLocked makes the loop look at its heap again by t at the latest.
+func (x *exchanger) wakeAtLocked(t time.Time) {
+	if x.running && !x.calling && (x.sleep.IsZero() || t.Before(x.sleep)) {
+		x.sleep = t
+		_ = x.epf.SetReadDeadline(t)
 	}
 }
 
@@ -318,14 +321,15 @@ func (x *exchanger) close() {
 	}
 	x.heap = nil
 	x.timers = 0
-	x.wakeLocked()
+	x.calling = false
+	x.wakeAtLocked(time.Unix(1, 0))
 	x.mu.Unlock()
 	for _, e := range ended {
 		e.done(e.reply, e.err)
 	}
 }
 
-func (x *exchanger) loop(epfd, wakefd int) {
+func (x *exchanger) loop(f *os.File, rc syscall.RawConn, epfd int) {
 	events := make([]unix.EpollEvent, 256)
 	var scratch [16 << 10]byte
 	var ended []*exchange
@@ -338,7 +342,6 @@ func (x *exchanger) loop(epfd, wakefd int) {
 	for {
 		x.mu.Lock()
 		now := time.Now()
-		timeout := -1
 		if len(x.conns) == 0 && x.timers == 0 {
 			x.heap = x.heap[:0] // stale entries only
 		}
@@ -346,22 +349,35 @@ func (x *exchanger) loop(epfd, wakefd int) {
 		case x.closed || (len(x.conns) == 0 && x.timers == 0 && now.Sub(idleSince) >= idle):
 			x.running = false
 			x.sleep = time.Time{}
+			x.epf = nil
 			x.mu.Unlock()
-			unix.Close(epfd)
-			unix.Close(wakefd)
+			f.Close()
 			return
 		case len(x.heap) > 0:
 			x.sleep = x.heap[0].at
-			// Round up: waking before the deadline only loops again.
-			timeout = int((x.sleep.Sub(now) + time.Millisecond - 1) / time.Millisecond)
 		default:
 			x.sleep = idleSince.Add(idle)
-			timeout = int((x.sleep.Sub(now) + time.Millisecond - 1) / time.Millisecond)
 		}
+		sleep := x.sleep
 		x.mu.Unlock()
 
-		n, err := unix.EpollWait(epfd, events, max(0, timeout))
-		if err != nil && err != unix.EINTR {
+		// Whatever is ready now, without waiting; else park until epfd
+		// is readable or the deadline (which start, after and close may
+		// bring forward meanwhile).
+		n, err := epollNow(epfd, events)
+		if n == 0 && err == nil && sleep.After(now) {
+			x.mu.Lock()
+			_ = f.SetReadDeadline(x.sleep)
+			x.mu.Unlock()
+			rerr := rc.Read(func(uintptr) bool {
+				n, err = epollNow(epfd, events)
+				return n > 0 || err != nil // false: park
+			})
+			if rerr != nil && !errors.Is(rerr, os.ErrDeadlineExceeded) {
+				err = rerr
+			}
+		}
+		if err != nil {
 			// Cannot happen with valid arguments; end everything rather
 			// than spin.
 			x.close()
@@ -371,11 +387,6 @@ func (x *exchanger) loop(epfd, wakefd int) {
 		x.mu.Lock()
 		for _, ev := range events[:max(0, n)] {
 			fd := int(ev.Fd)
-			if fd == wakefd {
-				var b [8]byte
-				_, _ = unix.Read(wakefd, b[:])
-				continue
-			}
 			e := x.conns[fd]
 			if e == nil {
 				continue
@@ -429,6 +440,16 @@ func (x *exchanger) loop(epfd, wakefd int) {
 			x.mu.Lock()
 			x.calling = false
 			x.mu.Unlock()
+		}
+	}
+}
+
+// epollNow returns the events ready now.
+func epollNow(epfd int, events []unix.EpollEvent) (int, error) {
+	for {
+		n, err := unix.EpollWait(epfd, events, 0)
+		if err != unix.EINTR {
+			return max(0, n), err
 		}
 	}
 }
