@@ -26,6 +26,8 @@ type ckServers struct {
 
 	mu     sync.Mutex
 	closed []bool
+
+	conns atomic.Int64 // connections accepted: one per check
 }
 
 // ckListen opens the listeners of set. Call it inside the namespace the
@@ -53,6 +55,7 @@ func ckListen(set ckSet) (*ckServers, error) {
 						time.Sleep(time.Millisecond) // EMFILE and such: let it pass
 						continue
 					}
+					s.conns.Add(1)
 					c.Close()
 				}
 			})
@@ -67,6 +70,11 @@ func ckListen(set ckSet) (*ckServers, error) {
 			ReadHeaderTimeout: 5 * time.Second,
 		}
 		s.srv.SetKeepAlivesEnabled(false)
+		s.srv.ConnState = func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				s.conns.Add(1)
+			}
+		}
 		for _, l := range s.ls {
 			s.wg.Go(func() { _ = s.srv.Serve(l) })
 		}

@@ -24,18 +24,19 @@ import (
 
 // Knobs of the health-check benchmark (environment variables).
 const (
-	ckEnvRS      = "HACFG_BENCH_RS"           // real servers (default 2000, see BenchmarkChecksInVM)
-	ckEnvLoop    = "HACFG_BENCH_DELAY_LOOP"   // delay_loop of every checker (default 10s for TCP_CHECK, 20s for HTTP_GET)
-	ckEnvPerVS   = "HACFG_BENCH_RS_PER_VS"    // real servers per virtual server (default 10)
-	ckEnvKinds   = "HACFG_BENCH_CHECKS"       // checkers to run, of tcp and http (default "tcp,http")
-	ckEnvWindow  = "HACFG_BENCH_WINDOW"       // CPU measurement window (default 20s)
-	ckEnvSettle  = "HACFG_BENCH_SETTLE"       // wait after the table is loaded, before the window (default delay_loop + 2s)
-	ckEnvSamples = "HACFG_BENCH_LAG_SAMPLES"  // real servers taken down for the lag (default 20; 0: no lag measurement)
-	ckEnvWho     = "HACFG_BENCH_CONTENDERS"   // checkers to compare (default "hacfg,keepalived")
-	ckEnvHacfg   = "HACFG_BENCH_HACFG_BINARY" // the hacfg binary in the VM (set by BenchmarkChecks)
-	ckEnvVerbose = "HACFG_BENCH_VERBOSE"      // 1: print the checker's log after the lag measurement
-	ckEnvClock   = "HACFG_BENCH_CLOCKSOURCE"  // the VM's clocksource (default tsc when available; "keep": leave it)
-	ckEnvProfile = "HACFG_BENCH_PROFILE"      // 1: hacfg writes a CPU profile, printed base64 between "pprof begin"/"pprof end" lines
+	ckEnvRS       = "HACFG_BENCH_RS"           // real servers (default 2000, see BenchmarkChecksInVM)
+	ckEnvLoop     = "HACFG_BENCH_DELAY_LOOP"   // delay_loop of every checker (default 10s for TCP_CHECK, 20s for HTTP_GET)
+	ckEnvPerVS    = "HACFG_BENCH_RS_PER_VS"    // real servers per virtual server (default 10)
+	ckEnvKinds    = "HACFG_BENCH_CHECKS"       // checkers to run, of tcp and http (default "tcp,http")
+	ckEnvWindow   = "HACFG_BENCH_WINDOW"       // CPU measurement window (default 20s)
+	ckEnvSettle   = "HACFG_BENCH_SETTLE"       // wait after the table is loaded, before the window (default delay_loop + 2s)
+	ckEnvSamples  = "HACFG_BENCH_LAG_SAMPLES"  // real servers taken down for the lag (default 20; 0: no lag measurement)
+	ckEnvWho      = "HACFG_BENCH_CONTENDERS"   // checkers to compare (default "hacfg,keepalived")
+	ckEnvHacfg    = "HACFG_BENCH_HACFG_BINARY" // the hacfg binary in the VM (set by BenchmarkChecks)
+	ckEnvVerbose  = "HACFG_BENCH_VERBOSE"      // 1: print the checker's log after the lag measurement
+	ckEnvClock    = "HACFG_BENCH_CLOCKSOURCE"  // the VM's clocksource (default tsc when available; "keep": leave it)
+	ckEnvProfile  = "HACFG_BENCH_PROFILE"      // 1: hacfg writes a CPU profile, printed base64 between "pprof begin"/"pprof end" lines
+	ckEnvHacfgEnv = "HACFG_BENCH_HACFG_ENV"    // space-separated NAME=VALUE added to hacfg's environment (GOGC=50, GOMAXPROCS=1, …)
 
 	ckKeepalived = "/usr/sbin/keepalived"
 	ckHacfgGuest = "/usr/local/bin/hacfg"
@@ -63,7 +64,7 @@ func BenchmarkChecks(b *testing.B) {
 	}
 	vmBench{
 		inVM:    "BenchmarkChecksInVM",
-		passEnv: []string{ckEnvRS, ckEnvLoop, ckEnvPerVS, ckEnvKinds, ckEnvWindow, ckEnvSettle, ckEnvSamples, ckEnvWho, ckEnvVerbose, ckEnvClock, ckEnvProfile},
+		passEnv: []string{ckEnvRS, ckEnvLoop, ckEnvPerVS, ckEnvKinds, ckEnvWindow, ckEnvSettle, ckEnvSamples, ckEnvWho, ckEnvVerbose, ckEnvClock, ckEnvProfile, ckEnvHacfgEnv},
 		memory:  3072, timeout: 25 * time.Minute,
 		// The TSC as clocksource, as on real hardware (see ckClocksource).
 		kernelArgs: []string{"tsc=reliable"},
@@ -183,8 +184,9 @@ func ckContenders(list string) ([]ckContender, error) {
 			out = append(out, ckContender{name: "hacfg", start: func(dir, hclPath, _ string, log io.Writer) *exec.Cmd {
 				cmd := exec.Command(bin, "run", "-c", hclPath, "--state-dir", filepath.Join(dir, "hacfg-state"),
 					"--status-socket", filepath.Join(dir, "hacfg.sock"), "--log-level", "info")
+				cmd.Env = append(os.Environ(), strings.Fields(os.Getenv(ckEnvHacfgEnv))...)
 				if os.Getenv(ckEnvProfile) == "1" {
-					cmd.Env = append(os.Environ(), "HACFG_CPUPROFILE="+filepath.Join(dir, "hacfg.pprof"))
+					cmd.Env = append(cmd.Env, "HACFG_CPUPROFILE="+filepath.Join(dir, "hacfg.pprof"))
 				}
 				cmd.Stdout, cmd.Stderr = log, log
 				return cmd
@@ -215,6 +217,7 @@ type ckResult struct {
 	servers    time.Duration // this process (the real servers), in the window
 	vmBusy     float64       // VM CPUs busy in the window, 0..1
 	destsAfter int           // IPVS destinations at the end of the window
+	checks     int64         // connections the real servers accepted in the window
 	hwm        []int64       // VmHWM of each process, KiB, main process first
 	rss        int64         // VmRSS of all processes at the window's end, KiB
 	lags       []time.Duration
@@ -321,8 +324,10 @@ func ckMeasure(b *testing.B, c ckContender, set ckSet, dir, hclPath, kaPath stri
 	if err != nil {
 		return nil, err
 	}
+	conns0 := servers.conns.Load()
 	t0 := time.Now()
 	time.Sleep(window)
+	r.checks = servers.conns.Load() - conns0
 	cpu1, err := ckTreeCPU(pid)
 	if err != nil {
 		return nil, failed(err)
@@ -343,7 +348,7 @@ func ckMeasure(b *testing.B, c ckContender, set ckSet, dir, hclPath, kaPath stri
 			r.rss += v
 		}
 	}
-	fmt.Printf("  %.3f CPU s/s over %s; %d destinations at its end\n", r.cpu.Seconds()/r.window.Seconds(), r.window.Round(time.Millisecond), r.destsAfter)
+	fmt.Printf("  %.3f CPU s/s over %s, %.1f checks/s; %d destinations at its end\n", r.cpu.Seconds()/r.window.Seconds(), r.window.Round(time.Millisecond), float64(r.checks)/r.window.Seconds(), r.destsAfter)
 
 	// Lag.
 	logAt, _ := logf.Seek(0, io.SeekCurrent)
@@ -680,8 +685,10 @@ func ckPrint(w io.Writer, set ckSet, window time.Duration, rs []*ckResult) {
 	row("processes", func(r *ckResult) float64 { return float64(len(r.hwm)) }, "%.0f", "")
 	row("lag down → IPVS, median (ms)", func(r *ckResult) float64 { return msf(r.lag(0.5)) }, "%.1f", "")
 	row("lag down → IPVS, worst (ms)", func(r *ckResult) float64 { return msf(r.lag(1)) }, "%.1f", fmt.Sprintf("≤ %.0f", msf(bound)))
-	row("CPU per check (µs), checker processes", func(r *ckResult) float64 {
-		return r.cpu.Seconds() * 1e6 / (r.window.Seconds() * float64(set.n) / set.delayLoop.Seconds())
+	row("checks/s made (connections the servers accepted)", func(r *ckResult) float64 { return float64(r.checks) / r.window.Seconds() }, "%.1f",
+		fmt.Sprintf("%.0f", float64(set.n)/set.delayLoop.Seconds()))
+	row("CPU per check made (µs), checker processes", func(r *ckResult) float64 {
+		return r.cpu.Seconds() * 1e6 / float64(max(1, r.checks))
 	}, "%.0f", "")
 	row("lag samples removed", func(r *ckResult) float64 { return float64(len(r.lags)) }, "%.0f", fmt.Sprint(len(rs[0].lags)+rs[0].missed))
 	row("IPVS poll round + pause (ms)", func(r *ckResult) float64 { return msf(r.pollRound) }, "%.2f", "")
