@@ -199,11 +199,16 @@ func equal(desired, observed *Object) bool {
 	case KindRule:
 		return *desired.Rule == *observed.Rule
 	case KindService:
-		return *desired.Service == *observed.Service
+		return equalService(*desired.Service, *observed.Service)
 	case KindDestination:
-		d, o := *desired.Destination, *observed.Destination
-		d.ActiveConns, d.InactiveConns, o.ActiveConns, o.InactiveConns = 0, 0, 0, 0
-		return d == o
+		return equalDestination(*desired.Destination, *observed.Destination)
 	}
 	return false
+}
+
+func equalService(d, o runtime.Service) bool { return d == o }
+
+func equalDestination(d, o runtime.Destination) bool {
+	d.ActiveConns, d.InactiveConns, o.ActiveConns, o.InactiveConns = 0, 0, 0, 0
+	return d == o
 }

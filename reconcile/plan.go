@@ -164,7 +164,7 @@ func Diff(desired State, obs *Observed, inv *Inventory, scope Scope, opts DiffOp
 	// Map order: creates, deletes and conflicts are sorted below, which
 	// costs what changes, not the size of the table.
 	for id, d := range desired {
-		o, present := obs.State[id]
+		o, present, same := obs.match(id, d)
 		e, isOwned := owned[id]
 		if isOwned {
 			ownedDesired++
@@ -178,7 +178,7 @@ func Diff(desired State, obs *Observed, inv *Inventory, scope Scope, opts DiffOp
 		case !present:
 			creates = append(creates, Change{Action: ActionCreate, ID: id, Kind: d.Kind, Owner: d.Owner, After: d,
 				Reason: "declared in " + d.Owner + ", missing from the kernel"})
-		case equal(d, o):
+		case same:
 			if !isOwned || e.Owner != d.Owner || e.DrainingSince != nil {
 				p.Adopt[id] = Entry{Owner: d.Owner, Kind: d.Kind}
 			}
@@ -214,7 +214,7 @@ func Diff(desired State, obs *Observed, inv *Inventory, scope Scope, opts DiffOp
 	}
 	for _, id := range ownedIDs {
 		e := owned[id]
-		o, present := obs.State[id]
+		o, present := obs.get(id)
 		if !present {
 			if _, declared := opts.Declared[id]; !declared && scopeObserves(scope, e.Kind, obs) {
 				p.Forget = append(p.Forget, id)
@@ -274,7 +274,7 @@ func Diff(desired State, obs *Observed, inv *Inventory, scope Scope, opts DiffOp
 			return p, err
 		}
 	}
-	p.Fingerprint = fingerprint(p.Changes, obs.State)
+	p.Fingerprint = fingerprint(p.Changes, obs.get)
 	return p, nil
 }
 
@@ -390,7 +390,7 @@ func quoteEmpty(s string) string {
 // fingerprint hashes the observed state of the objects changes touch,
 // leaving out dynamic objects (VIPs under VRRP, health-checked
 // destinations), whose presence and weight the runtime changes on its own.
-func fingerprint(changes []Change, observed State) string {
+func fingerprint(changes []Change, observed func(id string) (*Object, bool)) string {
 	h := sha256.New()
 	ids := make([]string, 0, len(changes))
 	for _, c := range changes {
@@ -401,7 +401,8 @@ func fingerprint(changes []Change, observed State) string {
 	}
 	sort.Strings(ids)
 	for _, id := range ids {
-		fmt.Fprintf(h, "%s=%s\n", id, objectDigestLine(observed[id]))
+		o, _ := observed(id)
+		fmt.Fprintf(h, "%s=%s\n", id, objectDigestLine(o))
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }

@@ -92,7 +92,7 @@ func (r *Reconciler) plan(cfg *schema.Config, facts runtime.Facts, opts PlanOpti
 	if err != nil {
 		return nil, nil, err
 	}
-	obs, err := Observe(r.Kernel, opts.Scope, r.scopedServices(desired, opts.Scope))
+	obs, err := observeIndexed(r.Kernel, opts.Scope, r.scopedServices(desired, opts.Scope))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -226,7 +226,7 @@ func (r *Reconciler) CheckFresh(p *Plan) error {
 	if err != nil {
 		return err
 	}
-	if fp := fingerprint(p.Changes, obs.State); fp != p.Fingerprint {
+	if fp := fingerprint(p.Changes, obs.get); fp != p.Fingerprint {
 		return ErrStale
 	}
 	return nil
