@@ -326,8 +326,6 @@ func (m *ipvsMeasures) print(w io.Writer) {
 	row("     plan (desired, observe, diff)", d(secs(p, "plan")), d(m.save.wall), ratio(secs(p, "plan"), m.save.wall), "")
 	row("     of which: kernel dump (ListAll)", d(secs(p, "listall")), d(m.save.wall), ratio(secs(p, "listall"), m.save.wall), "")
 	row("       alone: desired state", d(secs(p, "desired")), "", "", "")
-	row("       alone: observe (dump + objects)", d(secs(p, "observe")), "", "", "")
-	row("       alone: diff", d(secs(p, "diff")), "", "", "")
 	row("3. weight change, full plan + apply", d(m.changeTime("full")), d(m.edit.wall), "", "< 20 ms")
 	row("     kernel writes", fmt.Sprint(c.Counts["full_writes"]), "1", "", "1")
 	row("   weight change, scoped plan + apply", d(m.changeTime("scoped")), d(m.edit.wall), "", "< 20 ms")
