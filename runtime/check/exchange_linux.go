@@ -149,6 +149,14 @@ func (x *exchanger) start(c Conn, req []byte, complete func([]byte) bool, done f
 		done(nil, opError("socket", c, err))
 		return
 	}
+	// As keepalived does: close with a reset, so that no check leaves a
+	// TIME_WAIT socket behind on the balancer (10,000 checks a second
+	// would keep 600,000 of them).
+	if err := unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0}); err != nil {
+		unix.Close(fd)
+		done(nil, opError("setsockopt", c, err))
+		return
+	}
 	if c.BindAddr.IsValid() || c.BindPort != 0 {
 		if err := bindSocket(fd, family, c); err != nil {
 			unix.Close(fd)

@@ -2,10 +2,12 @@ package check
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -269,5 +271,31 @@ func TestManagerOnTheLoop(t *testing.T) {
 	defer m.loop.x.mu.Unlock()
 	if !m.loop.x.closed || len(m.loop.x.conns) != 0 || m.loop.x.timers != 0 {
 		t.Errorf("after Stop: closed %v, %d exchanges, %d timers", m.loop.x.closed, len(m.loop.x.conns), m.loop.x.timers)
+	}
+}
+
+// TestEventLoopClosesWithReset: like keepalived, a check's connection ends
+// with a reset, leaving no TIME_WAIT socket on the balancer; the server
+// reads ECONNRESET, not EOF.
+func TestEventLoopClosesWithReset(t *testing.T) {
+	ln := listen(t, "tcp", "127.0.0.1:0")
+	got := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- err
+			return
+		}
+		defer c.Close()
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, err = c.Read(make([]byte, 1))
+		got <- err
+	}()
+	s := specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: addrOf(ln.Addr()), TCPChecks: []*schema.TCPCheck{{}}})
+	if diff := cmp.Diff("ok", outcome(probe(s))); diff != "" {
+		t.Fatalf("(-want +got):\n%s", diff)
+	}
+	if err := <-got; !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("the server read %v, want ECONNRESET", err)
 	}
 }

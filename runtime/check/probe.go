@@ -137,6 +137,9 @@ func dial(ctx context.Context, network string, c Conn) (net.Conn, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0) // close with a reset, as keepalived does (see exchanger.start)
+	}
 	return conn, nil
 }
 
