@@ -73,6 +73,10 @@ type Agent struct {
 	opts Options
 	log  *slog.Logger
 
+	// lean ends the lean-memory phase of a config load (see leanMemory)
+	// after its reconcile; only Run's goroutine touches it.
+	lean func()
+
 	mu        sync.Mutex
 	cfg       *schema.Config // resolved for node
 	node      string
@@ -252,6 +256,8 @@ func (e *ConfigError) Error() string { return "invalid config:\n" + e.Text }
 // Run loads the config, starts the VRRP instances and serves until ctx is
 // done, then shuts down gracefully. The first config must be valid.
 func (a *Agent) Run(ctx context.Context) error {
+	a.lean = leanMemory()
+	defer a.endLean()
 	_, cfg, node, digest, err := a.loadConfig()
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
@@ -352,14 +358,19 @@ func (a *Agent) reload() {
 			return
 		}
 	}
+	if a.lean == nil {
+		a.lean = leanMemory() // until the reconcile that follows
+	}
 	_, cfg, node, digest, err := a.loadConfig()
 	a.mu.Lock()
 	same := digest != "" && digest == a.digest
 	a.mu.Unlock()
 	if same {
+		a.endLean()
 		return
 	}
 	if err != nil {
+		a.endLean()
 		a.mu.Lock()
 		a.reloadErr = err.Error()
 		a.badDigest = digest // not retried until the config changes
@@ -700,7 +711,16 @@ func masterDownInterval(c vrrp.Config) time.Duration {
 
 // process runs the pending reconciles: scoped ones for the facts that
 // changed, or a full one.
+// endLean ends a lean-memory phase, if one is on.
+func (a *Agent) endLean() {
+	if a.lean != nil {
+		a.lean()
+		a.lean = nil
+	}
+}
+
 func (a *Agent) process() {
+	defer a.endLean()
 	a.mu.Lock()
 	p := a.pending
 	a.pending = pending{}
