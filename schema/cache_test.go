@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -286,7 +287,7 @@ func TestConfigCacheDecodeDamaged(t *testing.T) {
 			b[r.IntN(len(b))] = 0xff
 		}
 		d := &reader{s: string(b)}
-		codec.dec(d, reflect.ValueOf(new(Config)).Elem())
+		codec.dec(d, unsafe.Pointer(new(Config)))
 	}
 }
 
