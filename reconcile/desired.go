@@ -344,7 +344,18 @@ func ruleObject(owner string, r schema.Rule) (*Object, error) {
 	return newRule(owner, rr), nil
 }
 
-var forwards = map[string]runtime.Forward{"NAT": runtime.ForwardNAT, "DR": runtime.ForwardDR, "TUN": runtime.ForwardTunnel}
+// forward is the forwarding method of an lb_kind (zero if unknown).
+func forward(lbKind string) runtime.Forward {
+	switch lbKind {
+	case "NAT":
+		return runtime.ForwardNAT
+	case "DR":
+		return runtime.ForwardDR
+	case "TUN":
+		return runtime.ForwardTunnel
+	}
+	return 0
+}
 
 // serviceKeys returns the IPVS services a virtual server stands for: its
 // address or fwmark, or every member of its group.
@@ -406,7 +417,7 @@ func virtualServerObjects(st State, owner string, vs *schema.VirtualServer, grou
 		forward runtime.Forward
 		checked bool
 	}
-	var dests []dest
+	dests := make([]dest, 0, len(vs.RealServers)+1)
 	up := 0
 	for _, rs := range vs.RealServers {
 		w := 1
@@ -419,7 +430,7 @@ func virtualServerObjects(st State, owner string, vs *schema.VirtualServer, grou
 			if ok {
 				if !h.Up {
 					if rs.InhibitOnFailure {
-						dests = append(dests, dest{rs.Address, 0, forwards[rs.LBKind], checked})
+						dests = append(dests, dest{rs.Address, 0, forward(rs.LBKind), checked})
 					}
 					continue
 				}
@@ -429,7 +440,7 @@ func virtualServerObjects(st State, owner string, vs *schema.VirtualServer, grou
 			}
 		}
 		up++
-		dests = append(dests, dest{rs.Address, w, forwards[rs.LBKind], checked})
+		dests = append(dests, dest{rs.Address, w, forward(rs.LBKind), checked})
 	}
 	quorum := true
 	if facts.Quorum != nil {
@@ -439,9 +450,9 @@ func virtualServerObjects(st State, owner string, vs *schema.VirtualServer, grou
 	}
 	if vs.SorryServer.IsValid() {
 		if up == 0 || !quorum {
-			dests = append(dests, dest{vs.SorryServer, 1, forwards[vs.LBKind], true})
+			dests = append(dests, dest{vs.SorryServer, 1, forward(vs.LBKind), true})
 		} else if vs.SorryServerInhibit {
-			dests = append(dests, dest{vs.SorryServer, 0, forwards[vs.LBKind], true})
+			dests = append(dests, dest{vs.SorryServer, 0, forward(vs.LBKind), true})
 		}
 	}
 	rds := make([]runtime.Destination, len(dests))
