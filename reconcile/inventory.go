@@ -25,8 +25,7 @@ type Inventory struct {
 	mu      sync.Mutex
 	entries map[string]Entry
 	// byOwner indexes entries by owner, so that a scoped reconcile reads
-	// only its owners' entries, not the whole inventory. It is nil until
-	// first needed (see ownersLocked).
+	// only its owners' entries, not the whole inventory.
 	byOwner map[string]map[string]struct{}
 	// dirty is set when entries changed since the last Save.
 	dirty bool
@@ -165,45 +164,21 @@ func (inv *Inventory) setLocked(id string, e Entry) {
 		inv.unindexLocked(id, old.Owner)
 	}
 	inv.entries[id] = e
-	inv.indexLocked(id, e.Owner)
-}
-
-func (inv *Inventory) indexLocked(id, owner string) {
-	byOwner := inv.ownersLocked()
-	ids := byOwner[owner]
+	ids := inv.byOwner[e.Owner]
 	if ids == nil {
 		ids = map[string]struct{}{}
-		byOwner[owner] = ids
+		inv.byOwner[e.Owner] = ids
 	}
 	ids[id] = struct{}{}
 }
 
 func (inv *Inventory) unindexLocked(id, owner string) {
-	byOwner := inv.ownersLocked()
-	if ids := byOwner[owner]; ids != nil {
+	if ids := inv.byOwner[owner]; ids != nil {
 		delete(ids, id)
 		if len(ids) == 0 {
-			delete(byOwner, owner)
+			delete(inv.byOwner, owner)
 		}
 	}
-}
-
-// ownersLocked returns the owner index, building it from the entries the
-// first time: loading a large inventory does not build it, as a plan of
-// the whole table never reads it.
-func (inv *Inventory) ownersLocked() map[string]map[string]struct{} {
-	if inv.byOwner == nil {
-		inv.byOwner = map[string]map[string]struct{}{}
-		for id, e := range inv.entries {
-			ids := inv.byOwner[e.Owner]
-			if ids == nil {
-				ids = map[string]struct{}{}
-				inv.byOwner[e.Owner] = ids
-			}
-			ids[id] = struct{}{}
-		}
-	}
-	return inv.byOwner
 }
 
 // Remove forgets id.
@@ -259,7 +234,7 @@ func (inv *Inventory) snapshotLocked(scope Scope) map[string]Entry {
 		if !scope.Has(owner) {
 			continue
 		}
-		for id := range inv.ownersLocked()[owner] {
+		for id := range inv.byOwner[owner] {
 			out[id] = inv.entries[id]
 		}
 	}

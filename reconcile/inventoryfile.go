@@ -32,9 +32,8 @@ const (
 
 // encodeLocked renders the inventory in the current format.
 func (inv *Inventory) encodeLocked() []byte {
-	byOwner := inv.ownersLocked()
-	owners := make([]string, 0, len(byOwner))
-	for o := range byOwner {
+	owners := make([]string, 0, len(inv.byOwner))
+	for o := range inv.byOwner {
 		owners = append(owners, o)
 	}
 	sort.Strings(owners)
@@ -43,7 +42,7 @@ func (inv *Inventory) encodeLocked() []byte {
 	ids := make([]string, 0, 64)
 	for _, o := range owners {
 		ids = ids[:0]
-		for id := range byOwner[o] {
+		for id := range inv.byOwner[o] {
 			ids = append(ids, id)
 		}
 		sort.Strings(ids)
@@ -145,14 +144,11 @@ func (inv *Inventory) decode(data string) error {
 		return corrupt("bad counts %q %q", f[1], f[2])
 	}
 	inv.entries = make(map[string]Entry, total)
-	// The owner index is left to be built when first needed (a plan of
-	// the whole table never needs it).
-	inv.byOwner = nil
-	owners := make(map[string]struct{}, nOwners)
-	for i := range nOwners {
+	inv.byOwner = make(map[string]map[string]struct{}, nOwners)
+	for range nOwners {
 		line, ok := next()
 		if !ok {
-			return fmt.Errorf("%w: truncated: %d of %d owners", ErrCorruptInventory, i, nOwners)
+			return fmt.Errorf("%w: truncated: %d of %d owners", ErrCorruptInventory, len(inv.byOwner), nOwners)
 		}
 		rest, ok := strings.CutPrefix(line, "owner ")
 		if !ok {
@@ -167,10 +163,11 @@ func (inv *Inventory) decode(data string) error {
 		if err != nil {
 			return corrupt("owner: %v", err)
 		}
-		if _, dup := owners[owner]; dup {
+		if _, dup := inv.byOwner[owner]; dup {
 			return corrupt("owner %q listed twice", owner)
 		}
-		owners[owner] = struct{}{}
+		ids := make(map[string]struct{}, n)
+		inv.byOwner[owner] = ids
 		for range n {
 			line, ok := next()
 			if !ok {
@@ -185,6 +182,7 @@ func (inv *Inventory) decode(data string) error {
 			}
 			e.Owner = owner
 			inv.entries[id] = e
+			ids[id] = struct{}{}
 		}
 	}
 	if len(inv.entries) != total {
