@@ -10,7 +10,6 @@ import (
 	goruntime "runtime"
 	"sync"
 	"syscall"
-	"unsafe"
 
 	"github.com/moby/ipvs"
 	"github.com/vishvananda/netlink"
@@ -92,11 +91,6 @@ type ipvsSock struct {
 	seq    uint32
 	rbuf   []byte
 	wbuf   []byte
-
-	// dumps receive two datagrams per system call (see recvDump).
-	rbuf2 []byte
-	iovs  [2]unix.Iovec
-	msgs  [2]unix.Mmsghdr
 }
 
 // openIPVSSock opens an IPVS socket in the namespace of k's netlink
@@ -127,8 +121,7 @@ func (k *Kernel) openIPVSSock() (*ipvsSock, error) {
 	_ = unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_CAP_ACK, 1)
 	// The kernel always answers; a deadline only guards against a bug.
 	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 60})
-	return &ipvsSock{sock: sock, fd: fd, family: fam.ID, rbuf: make([]byte, 64<<10), rbuf2: make([]byte, 64<<10),
-		wbuf: make([]byte, 0, ipvsBatchBytes+1024)}, nil
+	return &ipvsSock{sock: sock, fd: fd, family: fam.ID, rbuf: make([]byte, 64<<10), wbuf: make([]byte, 0, ipvsBatchBytes+1024)}, nil
 }
 
 func (s *ipvsSock) close() { s.sock.Close() }
@@ -300,80 +293,17 @@ func (s *ipvsSock) recvMsgs(f func(typ, flags uint16, seq uint32, m []byte) (don
 		if err != nil {
 			return err
 		}
-		if done, err := eachMsg(s.rbuf[:n], f); done || err != nil {
-			return err
-		}
-	}
-}
-
-// recvDumpMsgs is recvMsgs for a dump, reading up to two datagrams per
-// system call. Reading a dump's answer makes the kernel queue the next one
-// (with IPVS, a service's destinations and then NLMSG_DONE, each a
-// datagram of its own), so one recvmmsg gets both, where recvfrom needs
-// two calls: a third fewer system calls for the 10,000 destination dumps
-// of a large table. Once f says done, nothing of the dump is left.
-func (s *ipvsSock) recvDumpMsgs(f func(typ, flags uint16, seq uint32, m []byte) (done bool, err error)) error {
-	for {
-		n, err := s.recvDump()
-		if err != nil {
-			return err
-		}
-		bufs := [2][]byte{s.rbuf, s.rbuf2}
-		for i, buf := range bufs[:n] {
-			if done, err := eachMsg(buf[:s.msgs[i].Len], f); done || err != nil {
+		for m := s.rbuf[:n]; len(m) >= unix.NLMSG_HDRLEN; {
+			l := int(binary.NativeEndian.Uint32(m))
+			if l < unix.NLMSG_HDRLEN || l > len(m) {
+				return errors.New("ipvs: malformed netlink message")
+			}
+			done, err := f(binary.NativeEndian.Uint16(m[4:]), binary.NativeEndian.Uint16(m[6:]), binary.NativeEndian.Uint32(m[8:]), m[:l])
+			if done || err != nil {
 				return err
 			}
+			m = m[min(nlmAlign(l), len(m)):]
 		}
-	}
-}
-
-// eachMsg hands the netlink messages of one datagram to f.
-func eachMsg(m []byte, f func(typ, flags uint16, seq uint32, m []byte) (done bool, err error)) (bool, error) {
-	for len(m) >= unix.NLMSG_HDRLEN {
-		l := int(binary.NativeEndian.Uint32(m))
-		if l < unix.NLMSG_HDRLEN || l > len(m) {
-			return true, errors.New("ipvs: malformed netlink message")
-		}
-		done, err := f(binary.NativeEndian.Uint16(m[4:]), binary.NativeEndian.Uint16(m[6:]), binary.NativeEndian.Uint32(m[8:]), m[:l])
-		if done || err != nil {
-			return true, err
-		}
-		m = m[min(nlmAlign(l), len(m)):]
-	}
-	return false, nil
-}
-
-// recvDump receives one or two datagrams into rbuf and rbuf2 (recvmmsg,
-// waiting for the first only) and returns how many; msgs[i].Len are their
-// lengths.
-func (s *ipvsSock) recvDump() (int, error) {
-	for i, buf := range [2][]byte{s.rbuf, s.rbuf2} {
-		s.iovs[i] = unix.Iovec{Base: &buf[0]}
-		s.iovs[i].SetLen(len(buf))
-		s.msgs[i] = unix.Mmsghdr{Hdr: unix.Msghdr{Iov: &s.iovs[i], Iovlen: 1}}
-	}
-	for {
-		r, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&s.msgs[0])), 2, unix.MSG_WAITFORONE, 0, 0)
-		goruntime.KeepAlive(s)
-		if errno == unix.EINTR {
-			continue
-		}
-		if errno != 0 {
-			return 0, errno
-		}
-		n := int(r)
-		if n < 1 || n > 2 {
-			return 0, fmt.Errorf("ipvs: recvmmsg returned %d", n)
-		}
-		for i := range n {
-			if s.msgs[i].Hdr.Flags&unix.MSG_TRUNC != 0 {
-				return 0, errors.New("ipvs: netlink message truncated")
-			}
-			if s.msgs[i].Len < unix.NLMSG_HDRLEN {
-				return 0, errors.New("ipvs: short netlink message")
-			}
-		}
-		return n, nil
 	}
 }
 
@@ -555,7 +485,7 @@ func (s *ipvsSock) dump(cmd uint8, key *runtime.ServiceKey, each func(attrs []by
 		return err
 	}
 	interrupted := false
-	return s.recvDumpMsgs(func(typ, flags uint16, mseq uint32, m []byte) (bool, error) {
+	return s.recvMsgs(func(typ, flags uint16, mseq uint32, m []byte) (bool, error) {
 		if mseq != seq {
 			return false, nil
 		}
