@@ -543,6 +543,10 @@ func (e *exchange) progress(events uint32, scratch []byte) {
 			e.req = e.req[n:]
 		}
 		e.reading = true
+		if events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) == 0 {
+			// No reply can be in yet; its arrival is a new edge.
+			return
+		}
 	}
 	for {
 		n, err := sysRead(e.fd, scratch)
