@@ -34,10 +34,7 @@ func probeHTTP(ctx context.Context, s *Spec) Result {
 			return r
 		}
 	}
-	if len(s.URLs) == 1 {
-		return pass("GET %s: ok", s.URLs[0].Path)
-	}
-	return pass("GET %d urls: ok", len(s.URLs))
+	return s.passed()
 }
 
 func probeURL(ctx context.Context, s *Spec, u URLSpec) Result {
@@ -88,7 +85,7 @@ func probeURL(ctx context.Context, s *Spec, u URLSpec) Result {
 			return fail("GET %s: digest %s, want %s", u.Path, got, u.Digest)
 		}
 	}
-	return pass("GET %s: status %d", u.Path, resp.StatusCode)
+	return urlOK
 }
 
 // request is the HTTP request of url u: HTTP/1.1 with the url's Host and
@@ -138,10 +135,8 @@ func (p *NetProber) startHTTP(s *Spec, i int, done func(Result)) {
 			done(r)
 		case i+1 < len(s.URLs):
 			p.startHTTP(s, i+1, done)
-		case len(s.URLs) == 1:
-			done(pass("GET %s: ok", u.Path))
 		default:
-			done(pass("GET %d urls: ok", len(s.URLs)))
+			done(s.passed())
 		}
 	})
 }
@@ -217,13 +212,13 @@ func httpVerdict(u *URLSpec, reply []byte, err error) Result {
 	if u.Digest == "" {
 		// The status line is all that is needed: "HTTP/1.1 200 OK".
 		if n := headerEnd(reply); n >= 0 {
-			line, _, _ := strings.Cut(string(reply[:n]), "\n")
-			proto, status, _ := strings.Cut(strings.TrimSuffix(line, "\r"), " ")
-			if code, ok := statusCode(status); ok && strings.HasPrefix(proto, "HTTP/") {
+			line, _, _ := bytes.Cut(reply[:n], []byte("\n"))
+			proto, status, _ := bytes.Cut(bytes.TrimSuffix(line, []byte("\r")), []byte(" "))
+			if code, ok := statusCode(status); ok && bytes.HasPrefix(proto, []byte("HTTP/")) {
 				if !u.Status.Match(code) {
 					return fail("GET %s: status %d", u.Path, code)
 				}
-				return pass("GET %s: status %d", u.Path, code)
+				return urlOK
 			}
 		}
 	}
@@ -246,11 +241,15 @@ func httpVerdict(u *URLSpec, reply []byte, err error) Result {
 			return fail("GET %s: digest %s, want %s", u.Path, got, u.Digest)
 		}
 	}
-	return pass("GET %s: status %d", u.Path, resp.StatusCode)
+	return urlOK
 }
 
+// urlOK is the result of a url that passed: its reason is never shown, as
+// the check's result says which urls passed.
+var urlOK = Result{OK: true, Weight: -1}
+
 // statusCode reads the three digits at the start of a status.
-func statusCode(status string) (int, bool) {
+func statusCode(status []byte) (int, bool) {
 	if len(status) < 3 || (len(status) > 3 && status[3] != ' ') {
 		return 0, false
 	}

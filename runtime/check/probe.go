@@ -99,7 +99,7 @@ func (p *NetProber) start(s *Spec, done func(Result)) {
 			done(fail("connect %s: %s", s.Conn.Target, why(err)))
 			return
 		}
-		done(pass("connect %s: ok", s.Conn.Target))
+		done(s.passed())
 	})
 }
 
@@ -169,7 +169,7 @@ func probeTCP(ctx context.Context, s *Spec) Result {
 		return fail("connect %s: %s", s.Conn.Target, why(err))
 	}
 	conn.Close()
-	return pass("connect %s: ok", s.Conn.Target)
+	return s.passed()
 }
 
 // deadline is now+d, or ctx's deadline if sooner.

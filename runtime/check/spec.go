@@ -94,6 +94,8 @@ type Spec struct {
 	DNSType string `json:",omitzero"`
 	DNSName string `json:",omitzero"`
 
+	okReason string // passed's reason, made by Specs
+
 	// MISC_CHECK.
 	Command     string        `json:",omitzero"` // misc_path
 	MiscTimeout time.Duration `json:",omitzero"`
@@ -132,6 +134,30 @@ func (s *Spec) Timeout() time.Duration {
 	return s.Conn.Timeout
 }
 
+// passed is the result of an attempt of a TCP_CHECK, HTTP_GET or SSL_GET
+// that passed: "connect 192.0.2.5:80: ok", "GET /health: ok", "GET 2
+// urls: ok" (made once per spec: a check runs thousands of times).
+func (s *Spec) passed() Result {
+	r := s.okReason
+	if r == "" {
+		r = s.passReason()
+	}
+	return Result{OK: true, Weight: -1, Reason: r}
+}
+
+func (s *Spec) passReason() string {
+	switch s.Kind {
+	case KindTCP:
+		return "connect " + s.Conn.Target.String() + ": ok"
+	case KindHTTP, KindSSL:
+		if len(s.URLs) == 1 {
+			return "GET " + s.URLs[0].Path + ": ok"
+		}
+		return fmt.Sprintf("GET %d urls: ok", len(s.URLs))
+	}
+	return "ok"
+}
+
 // fingerprint identifies the check's configuration, independent of which
 // real server it belongs to and where it is listed.
 func (s *Spec) fingerprint() [32]byte {
@@ -152,6 +178,7 @@ func Specs(vs *schema.VirtualServer, rs *schema.RealServer, scriptUser string) [
 		s.RealServer = id
 		s.Index = len(out)
 		s.Alpha = vs.Alpha
+		s.okReason = s.passReason()
 		out = append(out, s)
 	}
 	for _, c := range rs.TCPChecks {
