@@ -44,6 +44,17 @@
 // behind the Prober interface: NetProber speaks to real servers over the
 // network, while tests can drive results deterministically.
 //
+// On Linux, NetProber runs TCP_CHECK and HTTP_GET on one event loop, as
+// keepalived's checker does: raw non-blocking sockets in an epoll set, a
+// timerfd for the next deadline, and (with the system clock) the checks'
+// own timers on the loop's heap, so that a check costs no goroutine and
+// about the system calls it needs (socket, SO_LINGER, connect, epoll_ctl,
+// SO_ERROR, close; a write and a read for HTTP). The loop's goroutine parks
+// in Go's scheduler between events, its epoll descriptor waited on through
+// the network poller. Connections close with a reset, as keepalived's do:
+// no TIME_WAIT socket per check on the balancer. SSL_GET, SMTP_CHECK,
+// DNS_CHECK and MISC_CHECK go through the net package and os/exec.
+//
 // A reload (Manager.Update) keeps the state and the schedule of every
 // checker whose configuration did not change, so unchanged real servers do
 // not flap; changed checkers start afresh.
