@@ -523,9 +523,14 @@ func (e *exchange) progress(events uint32, scratch []byte) {
 		if events&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) == 0 {
 			return
 		}
-		if err := sysSoError(e.fd); err != nil {
-			e.fail("dial", err)
-			return
+		// Writable without EPOLLERR or EPOLLHUP is connected (tcp_poll
+		// sets EPOLLERR with any socket error): SO_ERROR is read only
+		// when the connect failed, for its reason.
+		if events&(unix.EPOLLERR|unix.EPOLLHUP) != 0 {
+			if err := sysSoError(e.fd); err != nil {
+				e.fail("dial", err)
+				return
+			}
 		}
 		if e.complete == nil {
 			e.finished = true // a bare connect: done
