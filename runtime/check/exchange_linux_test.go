@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"os"
 	"net/netip"
 	"strings"
 	"syscall"
@@ -297,5 +299,65 @@ func TestEventLoopClosesWithReset(t *testing.T) {
 	}
 	if err := <-got; !errors.Is(err, syscall.ECONNRESET) {
 		t.Errorf("the server read %v, want ECONNRESET", err)
+	}
+}
+
+// TestEventLoopIPv6: TCP and HTTP checks to an IPv6 real server (and from
+// an IPv6 bind address) go through the event loop too.
+func TestEventLoopIPv6(t *testing.T) {
+	ln, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		if os.Getenv("HACFG_REQUIRE_ALL") == "1" {
+			t.Fatalf("no IPv6 loopback: %v", err)
+		}
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	seen := make(chan string, 10)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			seen <- c.RemoteAddr().String()
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 1024)
+				if n, _ := c.Read(buf); n > 0 && strings.HasPrefix(string(buf[:n]), "GET ") {
+					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+				}
+			}()
+		}
+	}()
+	addr := addrOf(ln.Addr())
+	tests := []struct {
+		name string
+		rs   *schema.RealServer
+		want string
+	}{
+		{name: "tcp", rs: &schema.RealServer{Address: addr, TCPChecks: []*schema.TCPCheck{{}}}, want: "ok"},
+		{name: "tcp from a bind address", rs: &schema.RealServer{Address: addr,
+			TCPChecks: []*schema.TCPCheck{{CheckCommon: schema.CheckCommon{BindTo: netip.MustParseAddr("::1")}}}}, want: "ok"},
+		{name: "http", rs: &schema.RealServer{Address: addr, HTTPGets: []*schema.HTTPCheck{{URLs: []*schema.URL{{Path: "/"}}}}}, want: "ok"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := specFor(t, &schema.VirtualServer{}, tt.rs)
+			if !(&NetProber{}).canStart(s) {
+				t.Fatal("an IPv6 check does not run on the event loop")
+			}
+			if diff := cmp.Diff(tt.want, outcome(probe(s))); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+			select {
+			case from := <-seen:
+				if !strings.HasPrefix(from, "[::1]:") {
+					t.Errorf("server saw a connection from %s, want [::1]", from)
+				}
+			case <-time.After(2 * time.Second):
+				t.Error("server saw no connection")
+			}
+		})
 	}
 }
