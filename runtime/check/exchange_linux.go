@@ -28,11 +28,13 @@ import (
 // starts it again.
 const exchangeIdle = 2 * time.Second
 
-// timerSlack is how early a loop timer may fire to share a wake-up with
-// one that is due: at a few hundred checks a second, a third of the
-// wake-ups and their system calls (timerfd, epoll, the scheduler's
-// netpoll).
-const timerSlack = 2 * time.Millisecond
+// maxTimerSlack bounds how early a loop timer may fire to share a
+// wake-up with one that is due: a hundredth of the timer's delay, at most
+// 10 ms. At a few hundred checks a second on 10 s loops, that is two wake-ups
+// (each a timerfd setting and expiry, polls and the scheduler's netpoll)
+// in three; a check a few milliseconds early changes nothing keepalived's
+// semantics promise, and only shortens the time to notice a failure.
+const maxTimerSlack = 10 * time.Millisecond
 
 // An exchange is one connection of the loop.
 type exchange struct {
@@ -66,6 +68,7 @@ type loopTimer struct {
 	f       func()
 	gen     uint64
 	pending bool
+	slack   time.Duration // how early it may fire (see maxTimerSlack)
 }
 
 func (t *loopTimer) Stop() bool {
@@ -228,6 +231,7 @@ func (x *exchanger) armLocked(t *loopTimer, d time.Duration) {
 		return
 	}
 	t.pending = true
+	t.slack = min(maxTimerSlack, d/100)
 	x.timers++
 	at := time.Now().Add(d)
 	heap.Push(&x.heap, deadlineEntry{at: at, gen: t.gen, t: t})
@@ -444,9 +448,9 @@ func (x *exchanger) loop(f *os.File, rc syscall.RawConn, epfd, tfd int) {
 			}
 		}
 		now = time.Now()
-		// Timers due within timerSlack fire with those due now: one
+		// Timers due within their slack fire with those due now: one
 		// wake-up for several checks. Deadlines are kept exactly.
-		for len(x.heap) > 0 && (!x.heap[0].at.After(now) || (x.heap[0].t != nil && !x.heap[0].at.After(now.Add(timerSlack)))) {
+		for len(x.heap) > 0 && (!x.heap[0].at.After(now) || (x.heap[0].t != nil && !x.heap[0].at.After(now.Add(x.heap[0].t.slack)))) {
 			d := heap.Pop(&x.heap).(deadlineEntry)
 			if t := d.t; t != nil {
 				if t.pending && t.gen == d.gen {

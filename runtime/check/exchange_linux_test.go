@@ -361,3 +361,26 @@ func TestEventLoopIPv6(t *testing.T) {
 		})
 	}
 }
+
+// TestLoopTimerSlack: a timer due within its slack (a hundredth of its
+// delay) fires with one that is due, sharing its wake-up; none fires
+// later than due, or earlier than its slack allows.
+func TestLoopTimerSlack(t *testing.T) {
+	var x exchanger
+	t.Cleanup(x.close)
+	start := time.Now()
+	fired := make(chan time.Duration, 2)
+	if _, err := x.after(time.Second, func() { fired <- time.Since(start) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := x.after(time.Second+6*time.Millisecond, func() { fired <- time.Since(start) }); err != nil {
+		t.Fatal(err)
+	}
+	a, b := <-fired, <-fired
+	if a < time.Second || b < time.Second+6*time.Millisecond-10*time.Millisecond {
+		t.Errorf("fired at %v and %v: earlier than due less slack", a, b)
+	}
+	if b-a > 3*time.Millisecond {
+		t.Errorf("the second timer fired at %v, on its own: want it with the first, at %v", b, a)
+	}
+}
