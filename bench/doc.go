@@ -14,7 +14,10 @@
 //     and 10 ms adverts), and CPU and memory with 100 instances at 10 ms.
 //   - BenchmarkChecks: in the VM, health checks of thousands of real
 //     servers by hacfg and by keepalived's checker: CPU, memory, and the lag
-//     from a server going down to its IPVS change.
+//     from a server going down to its IPVS change (HACFG_BENCH_* knobs in
+//     checks_test.go; HACFG_BENCH_PROFILE=1 brings out hacfg's CPU profile).
+//   - BenchmarkConnectFloor: in the VM, the kernel's cost of one TCP check
+//     made with bare system calls: the floor under BenchmarkChecks.
 //
 // The lab helpers (network namespaces with a bridge, processes, packet
 // capture) are exported for the cmd/hacfg integration tests.
