@@ -147,16 +147,7 @@ func TestEventLoopTimeoutAndClose(t *testing.T) {
 // TestEventLoopEndsWhenIdle: the loop's goroutine and descriptors go away
 // when no check is in flight, and come back with the next one.
 func TestEventLoopEndsWhenIdle(t *testing.T) {
-	ln := listen(t, "tcp", "127.0.0.1:0")
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	ln := closingBackend(t, "127.0.0.1:0")
 	p := &NetProber{x: exchanger{idle: 50 * time.Millisecond}}
 	s := specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: addrOf(ln.Addr()), TCPChecks: []*schema.TCPCheck{{}}})
 	running := func() bool {
@@ -175,16 +166,7 @@ func TestEventLoopEndsWhenIdle(t *testing.T) {
 // TestEventLoopManyAtOnce runs a thousand checks at once, half of them to a
 // closed port, and wants every result right.
 func TestEventLoopManyAtOnce(t *testing.T) {
-	ln := listen(t, "tcp", "127.0.0.1:0")
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	ln := closingBackend(t, "127.0.0.1:0")
 	closed := listen(t, "tcp", "127.0.0.1:0")
 	down := addrOf(closed.Addr())
 	closed.Close()
@@ -234,16 +216,7 @@ func TestEventLoopManyAtOnce(t *testing.T) {
 // check waits its turn without blocking the loop, and every real server
 // gets checked.
 func TestManagerOnTheLoop(t *testing.T) {
-	ln := listen(t, "tcp", "127.0.0.1:0")
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	ln := closingBackend(t, "127.0.0.1:0")
 	up := addrOf(ln.Addr())
 	loop := dur(30 * time.Millisecond)
 	var rss []*schema.RealServer

@@ -68,24 +68,7 @@ func probeURL(ctx context.Context, s *Spec, u URLSpec) Result {
 	if _, err := conn.Write(u.request(s)); err != nil {
 		return fail("GET %s: %s", u.Path, why(err))
 	}
-	resp, err := http.ReadResponse(bufio.NewReaderSize(conn, 4096), nil)
-	if err != nil {
-		return fail("GET %s: %s", u.Path, why(err))
-	}
-	defer resp.Body.Close()
-	if !u.Status.Match(resp.StatusCode) {
-		return fail("GET %s: status %d", u.Path, resp.StatusCode)
-	}
-	if u.Digest != "" {
-		h := md5.New()
-		if _, err := io.Copy(h, io.LimitReader(resp.Body, maxBody)); err != nil {
-			return fail("GET %s: read body: %s", u.Path, why(err))
-		}
-		if got := hex.EncodeToString(h.Sum(nil)); got != u.Digest {
-			return fail("GET %s: digest %s, want %s", u.Path, got, u.Digest)
-		}
-	}
-	return urlOK
+	return judgeResponse(&u, bufio.NewReaderSize(conn, 4096))
 }
 
 // request is the HTTP request of url u: HTTP/1.1 with the url's Host and
@@ -224,7 +207,13 @@ func httpVerdict(u *URLSpec, reply []byte, err error) Result {
 	}
 	// Anything else (a digest to compute, a malformed or cut reply) is
 	// read as probeURL reads it, for the same results and reasons.
-	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(reply)), nil)
+	return judgeResponse(u, bufio.NewReader(bytes.NewReader(reply)))
+}
+
+// judgeResponse reads the response to url u from r and judges it: its
+// status must be in the url's set and, with a digest, its body's MD5 equal.
+func judgeResponse(u *URLSpec, r *bufio.Reader) Result {
+	resp, err := http.ReadResponse(r, nil)
 	if err != nil {
 		return fail("GET %s: %s", u.Path, why(err))
 	}

@@ -106,16 +106,7 @@ func (p *countingProber) count(k string) int {
 }
 
 func TestHangingCheckDoesNotDelayOthers(t *testing.T) {
-	ln := listen(t, "tcp", "127.0.0.1:0")
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	ln := closingBackend(t, "127.0.0.1:0")
 	healthy := addrOf(ln.Addr())
 	hang := hangingBackend(t, "127.0.0.2:0")
 

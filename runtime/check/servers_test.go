@@ -272,6 +272,23 @@ func dnsReply(id uint16, q dnsQuestion, rcode uint16, answers int) []byte {
 	return b
 }
 
+// closingBackend accepts connections and closes them at once: a TCP_CHECK
+// passes against it.
+func closingBackend(t *testing.T, addr string) net.Listener {
+	t.Helper()
+	ln := listen(t, "tcp", addr)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return ln
+}
+
 // hangingBackend accepts connections and never says a word.
 func hangingBackend(t *testing.T, addr string) netip.AddrPort {
 	t.Helper()
