@@ -347,6 +347,13 @@ func ckMeasure(b *testing.B, c ckContender, set ckSet, dir, hclPath, kaPath stri
 		if v, err := ckStatusKiB(p, "VmRSS"); err == nil {
 			r.rss += v
 		}
+		// Where the resident set is: anonymous (heap, stacks) or the
+		// program and its libraries (file pages; shared memory pages
+		// when they live in the VM's initramfs).
+		anon, _ := ckStatusKiB(p, "RssAnon")
+		file, _ := ckStatusKiB(p, "RssFile")
+		shmem, _ := ckStatusKiB(p, "RssShmem")
+		fmt.Printf("  process %d at the window's end: RssAnon %d KiB, RssFile %d KiB, RssShmem %d KiB\n", p, anon, file, shmem)
 	}
 	fmt.Printf("  %.3f CPU s/s over %s, %.1f checks/s; %d destinations at its end\n", r.cpu.Seconds()/r.window.Seconds(), r.window.Round(time.Millisecond), float64(r.checks)/r.window.Seconds(), r.destsAfter)
 

@@ -19,12 +19,15 @@ import (
 )
 
 // BuildHacfg builds the hacfg command into a temporary directory and
-// returns the binary's path.
+// returns the binary's path. It is built as `make build` builds it: static,
+// without cgo, so that what is measured is what is shipped.
 func BuildHacfg(tb testing.TB) string {
 	tb.Helper()
 	dir := tb.TempDir()
 	bin := filepath.Join(dir, "hacfg")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/hacfg/hacfg/cmd/hacfg").CombinedOutput()
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/hacfg/hacfg/cmd/hacfg")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		tb.Fatalf("go build hacfg: %v\n%s", err, out)
 	}

@@ -40,6 +40,21 @@ func startCPUProfile(path string) (stop func(), err error) {
 	}, nil
 }
 
+// writeHeapProfile writes the heap profile (in use and allocated since
+// start) to path.
+func writeHeapProfile(path string, log *slog.Logger) {
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("heap").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		log.Warn("heap profile", "path", path, "err", err)
+	}
+}
+
 // agentWiring builds an agent's dependencies on the real kernel of netns.
 type agentWiring struct {
 	netns    string
@@ -144,6 +159,11 @@ func cmdRun(e *env, args []string) error {
 			return err
 		}
 		defer stop()
+	}
+	if p := os.Getenv("HACFG_MEMPROFILE"); p != "" {
+		// The same, for memory: a heap profile written at exit (set
+		// GODEBUG=memprofilerate=1 to record every allocation).
+		defer writeHeapProfile(p, log)
 	}
 	unlock, err := lockState(kf.stateDir)
 	if err != nil {

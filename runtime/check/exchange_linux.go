@@ -1,7 +1,6 @@
 package check
 
 import (
-	"container/heap"
 	"errors"
 	"fmt"
 	"net"
@@ -46,10 +45,20 @@ type exchange struct {
 	reading  bool   // connected and written: reading the reply
 	reply    []byte
 	complete func(reply []byte) bool // nil: connect only
-	done     func(reply []byte, err error)
+	done     exchangeDone
 	err      error
 	finished bool
 }
+
+// exchangeDone is told how an exchange ended. An interface rather than a
+// func: the attempts that implement it are kept and reused, so that a
+// check allocates no closure.
+type exchangeDone interface {
+	exchanged(reply []byte, err error)
+}
+
+// maxKeptReply bounds the reply buffer an exchange keeps for the next one.
+const maxKeptReply = 4 << 10
 
 // A deadlineEntry is an exchange's deadline (t nil) or a timer's due time
 // in the loop's heap. Entries are not removed when their exchange ends or
@@ -95,17 +104,60 @@ func (t *loopTimer) Reset(d time.Duration) bool {
 	return was
 }
 
+// deadlines is a binary min-heap on at. Its own, not container/heap's:
+// that one boxes every entry pushed and popped in an interface, an
+// allocation for every check.
 type deadlines []deadlineEntry
 
-func (h deadlines) Len() int           { return len(h) }
-func (h deadlines) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
-func (h deadlines) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *deadlines) Push(x any)        { *h = append(*h, x.(deadlineEntry)) }
-func (h *deadlines) Pop() any {
-	old := *h
-	e := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return e
+func (h *deadlines) push(d deadlineEntry) {
+	*h = append(*h, d)
+	q := *h
+	for i := len(q) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !q[i].at.Before(q[parent].at) {
+			break
+		}
+		q[i], q[parent] = q[parent], q[i]
+		i = parent
+	}
+}
+
+// pop removes and returns the earliest entry; h must not be empty.
+func (h *deadlines) pop() deadlineEntry {
+	q := *h
+	top := q[0]
+	last := len(q) - 1
+	q[0] = q[last]
+	q[last] = deadlineEntry{}
+	q = q[:last]
+	*h = q
+	q.down(0)
+	return top
+}
+
+func (h deadlines) down(i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		j := l
+		if r := l + 1; r < len(h) && h[r].at.Before(h[l].at) {
+			j = r
+		}
+		if !h[j].at.Before(h[i].at) {
+			return
+		}
+		h[i], h[j] = h[j], h[i]
+		i = j
+	}
+}
+
+// init restores the heap order of h.
+func (h deadlines) init() {
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
 }
 
 // exchanger is the loop. Its zero value is ready; it starts its goroutine
@@ -122,6 +174,7 @@ type exchanger struct {
 	sleep   time.Time // when the loop looks at the heap next
 	gen     uint64
 	conns   map[int]*exchange
+	free    []*exchange // ended exchanges, for the next ones
 	heap    deadlines
 	timers  int  // pending loop timers
 	calling bool // the loop is calling back: it looks at the heap again before it sleeps
@@ -137,19 +190,19 @@ func (x *exchanger) supported(c Conn) bool {
 
 // start connects to c.Target (from c's bind address) and, when req is not
 // empty, writes req and reads the reply until complete says it is whole
-// or the peer closes; all within c.Timeout. done is called exactly once,
+// or the peer closes; all within c.Timeout. done.exchanged is called exactly once,
 // from the loop's goroutine or (for an immediate failure) from start's
 // caller, with the reply so far and the error that ended it, if any: a
 // *net.OpError for a system call, os.ErrDeadlineExceeded for the timeout,
 // errStopped after close. complete must be nil for a bare connect.
-func (x *exchanger) start(c Conn, req []byte, complete func([]byte) bool, done func([]byte, error)) {
+func (x *exchanger) start(c Conn, req []byte, complete func([]byte) bool, done exchangeDone) {
 	family := unix.AF_INET6
 	if c.Target.Addr().Unmap().Is4() {
 		family = unix.AF_INET
 	}
 	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		done(nil, opError("socket", c, err))
+		done.exchanged(nil, opError("socket", c, err))
 		return
 	}
 	// As keepalived does: close with a reset, so that no check leaves a
@@ -157,13 +210,13 @@ func (x *exchanger) start(c Conn, req []byte, complete func([]byte) bool, done f
 	// would keep 600,000 of them).
 	if err := sysLingerZero(fd); err != nil {
 		sysClose(fd)
-		done(nil, opError("setsockopt", c, err))
+		done.exchanged(nil, opError("setsockopt", c, err))
 		return
 	}
 	if c.BindAddr.IsValid() || c.BindPort != 0 {
 		if err := bindSocket(fd, family, c); err != nil {
 			sysClose(fd)
-			done(nil, err)
+			done.exchanged(nil, err)
 			return
 		}
 	}
@@ -172,36 +225,44 @@ func (x *exchanger) start(c Conn, req []byte, complete func([]byte) bool, done f
 		// Connected at once or not, the loop sees EPOLLOUT when it is.
 	default:
 		sysClose(fd)
-		done(nil, opError("dial", c, err))
+		done.exchanged(nil, opError("dial", c, err))
 		return
 	}
-	e := &exchange{fd: fd, deadline: time.Now().Add(c.Timeout), complete: complete, done: done}
-	if len(req) > 0 {
-		e.req = req
-	}
+	deadline := time.Now().Add(c.Timeout)
 	x.mu.Lock()
 	if x.closed {
 		x.mu.Unlock()
 		sysClose(fd)
-		done(nil, errStopped)
+		done.exchanged(nil, errStopped)
 		return
 	}
 	if err := x.runLocked(); err != nil {
 		x.mu.Unlock()
 		sysClose(fd)
-		done(nil, err)
+		done.exchanged(nil, err)
 		return
 	}
+	var e *exchange
+	if n := len(x.free); n > 0 {
+		e = x.free[n-1]
+		x.free[n-1] = nil
+		x.free = x.free[:n-1]
+	} else {
+		e = new(exchange)
+	}
 	x.gen++
-	e.gen = x.gen
+	*e = exchange{fd: fd, gen: x.gen, deadline: deadline, reply: e.reply[:0], complete: complete, done: done}
+	if len(req) > 0 {
+		e.req = req
+	}
 	x.conns[fd] = e
-	heap.Push(&x.heap, deadlineEntry{at: e.deadline, fd: fd, gen: e.gen})
+	x.heap.push(deadlineEntry{at: e.deadline, fd: fd, gen: e.gen})
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
 	if err := unix.EpollCtl(x.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		delete(x.conns, fd)
 		x.mu.Unlock()
 		sysClose(fd)
-		done(nil, fmt.Errorf("epoll_ctl: %w", err))
+		done.exchanged(nil, fmt.Errorf("epoll_ctl: %w", err))
 		return
 	}
 	x.wakeAtLocked(e.deadline)
@@ -235,7 +296,7 @@ func (x *exchanger) armLocked(t *loopTimer, d time.Duration) {
 	t.slack = min(maxTimerSlack, d/100)
 	x.timers++
 	at := time.Now().Add(d)
-	heap.Push(&x.heap, deadlineEntry{at: at, gen: t.gen, t: t})
+	x.heap.push(deadlineEntry{at: at, gen: t.gen, t: t})
 	x.wakeAtLocked(at)
 }
 
@@ -359,12 +420,13 @@ func (x *exchanger) close() {
 		}
 	}
 	x.heap = nil
+	x.free = nil
 	x.timers = 0
 	x.calling = false
 	x.wakeAtLocked(time.Now())
 	x.mu.Unlock()
 	for _, e := range ended {
-		e.done(e.reply, e.err)
+		e.done.exchanged(e.reply, e.err)
 	}
 }
 
@@ -378,6 +440,14 @@ func (x *exchanger) loop(f *os.File, rc syscall.RawConn, epfd, tfd int) {
 		idle = exchangeIdle
 	}
 	idleSince := time.Now()
+	// What the poller calls when epfd is readable: made once, not at
+	// every park (a closure passed on is an allocation).
+	var n int
+	var err error
+	poll := func(uintptr) bool {
+		n, err = epollNow(epfd, events)
+		return n > 0 || err != nil // false: park
+	}
 	for {
 		x.mu.Lock()
 		now := time.Now()
@@ -404,18 +474,14 @@ func (x *exchanger) loop(f *os.File, rc syscall.RawConn, epfd, tfd int) {
 		// until epfd is readable: a connection has news or the timerfd
 		// (which start, after and close may bring forward meanwhile)
 		// expires.
-		var n int
-		var err error
+		n, err = 0, nil
 		if sleep.After(now) {
 			x.mu.Lock()
 			x.armLoopLocked(x.sleep)
 			x.mu.Unlock()
 			// Poll first: RawRead forgets readiness the poller saw
 			// before it was called.
-			if rerr := rc.Read(func(uintptr) bool {
-				n, err = epollNow(epfd, events)
-				return n > 0 || err != nil // false: park
-			}); rerr != nil {
+			if rerr := rc.Read(poll); rerr != nil {
 				err = rerr
 			}
 		} else {
@@ -452,7 +518,7 @@ func (x *exchanger) loop(f *os.File, rc syscall.RawConn, epfd, tfd int) {
 		// Timers due within their slack fire with those due now: one
 		// wake-up for several checks. Deadlines are kept exactly.
 		for len(x.heap) > 0 && (!x.heap[0].at.After(now) || (x.heap[0].t != nil && !x.heap[0].at.After(now.Add(x.heap[0].t.slack)))) {
-			d := heap.Pop(&x.heap).(deadlineEntry)
+			d := x.heap.pop()
 			if t := d.t; t != nil {
 				if t.pending && t.gen == d.gen {
 					t.pending = false
@@ -476,23 +542,39 @@ func (x *exchanger) loop(f *os.File, rc syscall.RawConn, epfd, tfd int) {
 		if len(x.heap) > 64 && len(x.heap) > 4*(len(x.conns)+x.timers) {
 			x.compactLocked()
 		}
-		x.calling = len(ended) > 0 || len(due) > 0
+		calling := len(ended) > 0 || len(due) > 0
+		x.calling = calling
 		x.mu.Unlock()
-		for i, e := range ended {
-			e.done(e.reply, e.err)
-			ended[i] = nil
+		for _, e := range ended {
+			e.done.exchanged(e.reply, e.err)
 		}
-		ended = ended[:0]
 		for i, f := range due {
 			f()
 			due[i] = nil
 		}
 		due = due[:0]
-		if x.calling {
+		if calling {
 			x.mu.Lock()
 			x.calling = false
+			for i, e := range ended {
+				x.recycleLocked(e)
+				ended[i] = nil
+			}
 			x.mu.Unlock()
 		}
+		ended = ended[:0]
+	}
+}
+
+// recycleLocked keeps e, whose done has returned, for a later exchange.
+func (x *exchanger) recycleLocked(e *exchange) {
+	reply := e.reply[:0]
+	if cap(reply) > maxKeptReply {
+		reply = nil
+	}
+	*e = exchange{reply: reply}
+	if len(x.free) < 1024 {
+		x.free = append(x.free, e)
 	}
 }
 
@@ -501,7 +583,7 @@ func (x *exchanger) loop(f *os.File, rc syscall.RawConn, epfd, tfd int) {
 // them, and reports whether an entry is left.
 func (x *exchanger) popStaleLocked() bool {
 	for len(x.heap) > 0 && !x.liveLocked(x.heap[0]) {
-		heap.Pop(&x.heap)
+		x.heap.pop()
 	}
 	return len(x.heap) > 0
 }
@@ -521,8 +603,9 @@ func (x *exchanger) compactLocked() {
 			live = append(live, d)
 		}
 	}
+	clear(x.heap[len(live):])
 	x.heap = live
-	heap.Init(&x.heap)
+	x.heap.init()
 }
 
 // progress advances e on the events epoll reported, setting e.finished

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -355,5 +357,33 @@ func TestLoopTimerSlack(t *testing.T) {
 	}
 	if b-a > 3*time.Millisecond {
 		t.Errorf("the second timer fired at %v, on its own: want it with the first, at %v", b, a)
+	}
+}
+
+func TestDeadlinesHeapOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	base := time.Unix(1e9, 0)
+	var h deadlines
+	var want []time.Time
+	for round := range 50 {
+		for range rng.IntN(40) {
+			at := base.Add(time.Duration(rng.IntN(1000)) * time.Millisecond)
+			h.push(deadlineEntry{at: at, fd: round})
+			want = append(want, at)
+		}
+		if round%7 == 3 {
+			h.init() // already a heap: must stay one
+		}
+		for range rng.IntN(len(h) + 1) {
+			got := h.pop().at
+			slices.SortFunc(want, func(a, b time.Time) int { return a.Compare(b) })
+			if !got.Equal(want[0]) {
+				t.Fatalf("round %d: pop = %v, want the earliest %v", round, got.Sub(base), want[0].Sub(base))
+			}
+			want = want[1:]
+		}
+	}
+	if len(h) != len(want) {
+		t.Fatalf("%d entries left, want %d", len(h), len(want))
 	}
 }

@@ -13,8 +13,13 @@ type exchanger struct{}
 
 func (x *exchanger) supported(Conn) bool { return false }
 
-func (x *exchanger) start(_ Conn, _ []byte, _ func([]byte) bool, done func([]byte, error)) {
-	done(nil, errors.New("no event loop on this system"))
+func (x *exchanger) start(_ Conn, _ []byte, _ func([]byte) bool, done exchangeDone) {
+	done.exchanged(nil, errors.New("no event loop on this system"))
+}
+
+// exchangeDone is told how an exchange ended.
+type exchangeDone interface {
+	exchanged(reply []byte, err error)
 }
 
 func (x *exchanger) close() {}

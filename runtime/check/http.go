@@ -103,27 +103,6 @@ func buildRequest(target netip.AddrPort, u URLSpec) []byte {
 	return []byte("GET " + uri + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\n\r\n")
 }
 
-// startHTTP runs the urls of an HTTP_GET from the i-th on the event loop,
-// one connection each, and calls done with the result.
-func (p *NetProber) startHTTP(s *Spec, i int, done func(Result)) {
-	u := &s.URLs[i]
-	complete := headerComplete
-	if u.Digest != "" {
-		complete = bodyComplete
-	}
-	p.x.start(s.Conn, u.request(s), complete, func(reply []byte, err error) {
-		r := httpVerdict(u, reply, err)
-		switch {
-		case !r.OK:
-			done(r)
-		case i+1 < len(s.URLs):
-			p.startHTTP(s, i+1, done)
-		default:
-			done(s.passed())
-		}
-	})
-}
-
 // headerEnd returns the length of the header of an HTTP response (status
 // line and header fields, with the empty line after them), or -1 while it
 // is incomplete.

@@ -146,6 +146,20 @@ type checker struct {
 	stopped bool
 	last    Result
 	lastAt  time.Time
+
+	// On the event loop: the attempt in flight (reused, see attempt),
+	// the manager it reports to and when it started.
+	m         *Manager
+	att       attempt
+	attemptAt time.Time
+}
+
+// attempted implements attemptDone: the result of c's attempt on the
+// event loop.
+func (c *checker) attempted(res Result) {
+	<-c.m.sem
+	c.m.finish(c, res, c.attemptAt)
+	c.m.probes.Done()
 }
 
 // New starts checking the real servers of cfg, which must be resolved
@@ -405,11 +419,9 @@ func (m *Manager) fire(c *checker) {
 			m.probes.Done()
 			return
 		}
-		np.start(spec, func(res Result) {
-			<-m.sem
-			m.finish(c, res, start)
-			m.probes.Done()
-		})
+		c.m, c.attemptAt = m, start
+		c.att.p, c.att.to = np, c
+		c.att.run(spec)
 		return
 	}
 	res := m.probe(spec)

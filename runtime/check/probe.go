@@ -90,17 +90,71 @@ func (p *NetProber) canStart(s *Spec) bool {
 // goroutine, or from start's caller when it fails at once. s must not
 // change until then.
 func (p *NetProber) start(s *Spec, done func(Result)) {
-	if s.Kind == KindHTTP {
-		p.startHTTP(s, 0, done)
+	a := &attempt{p: p, to: doneFunc(done)}
+	a.run(s)
+}
+
+// An attempt is one run of a check on the NetProber's event loop. The
+// Manager keeps one in each checker and reuses it: a check on the loop
+// allocates nothing.
+type attempt struct {
+	p   *NetProber
+	s   *Spec
+	url int // the URL being fetched (HTTP_GET)
+	to  attemptDone
+}
+
+// attemptDone is given the result of an attempt.
+type attemptDone interface {
+	attempted(Result)
+}
+
+// doneFunc makes a func an attemptDone.
+type doneFunc func(Result)
+
+func (f doneFunc) attempted(r Result) { f(r) }
+
+// run starts the attempt of s; a's previous one must be over.
+func (a *attempt) run(s *Spec) {
+	a.s, a.url = s, 0
+	a.next()
+}
+
+func (a *attempt) next() {
+	s := a.s
+	if s.Kind != KindHTTP {
+		a.p.x.start(s.Conn, nil, nil, a)
 		return
 	}
-	p.x.start(s.Conn, nil, nil, func(_ []byte, err error) {
-		if err != nil {
-			done(fail("connect %s: %s", s.Conn.Target, why(err)))
-			return
+	u := &s.URLs[a.url]
+	complete := headerComplete
+	if u.Digest != "" {
+		complete = bodyComplete
+	}
+	a.p.x.start(s.Conn, u.request(s), complete, a)
+}
+
+// exchanged implements exchangeDone.
+func (a *attempt) exchanged(reply []byte, err error) {
+	s := a.s
+	var r Result
+	switch {
+	case s.Kind != KindHTTP && err != nil:
+		r = fail("connect %s: %s", s.Conn.Target, why(err))
+	case s.Kind != KindHTTP:
+		r = s.passed()
+	default:
+		if r = httpVerdict(&s.URLs[a.url], reply, err); r.OK {
+			if a.url+1 < len(s.URLs) {
+				a.url++
+				a.next()
+				return
+			}
+			r = s.passed()
 		}
-		done(s.passed())
-	})
+	}
+	a.s = nil
+	a.to.attempted(r)
 }
 
 // Close ends the checks running on the NetProber's event loop (their
