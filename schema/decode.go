@@ -11,16 +11,50 @@ import (
 )
 
 // sourceMap remembers where each decoded value came from, keyed by a pointer
-// to the field (or struct) that holds it.
+// to the field (or struct) that holds it. A large config has one entry a
+// line or so; each holds a packed range, less than half an hcl.Range's size,
+// with its file as an index into files.
 type sourceMap struct {
-	ranges map[any]hcl.Range
+	ranges map[any]packedRange
+	files  []string
+}
+
+// packedRange is an hcl.Range in 32-bit numbers.
+type packedRange struct {
+	file                   uint32
+	line, col, byte        uint32
+	endLine, endCol, endAt uint32
+}
+
+func newSourceMap(hint int) *sourceMap {
+	return &sourceMap{ranges: make(map[any]packedRange, hint)}
 }
 
 func (s *sourceMap) put(ptr any, r hcl.Range) {
 	if s.ranges == nil {
-		s.ranges = map[any]hcl.Range{}
+		s.ranges = map[any]packedRange{}
 	}
-	s.ranges[ptr] = r
+	f := len(s.files) - 1
+	for f >= 0 && s.files[f] != r.Filename {
+		f--
+	}
+	if f < 0 {
+		s.files = append(s.files, r.Filename)
+		f = len(s.files) - 1
+	}
+	s.ranges[ptr] = packedRange{file: uint32(f),
+		line: uint32(r.Start.Line), col: uint32(r.Start.Column), byte: uint32(r.Start.Byte),
+		endLine: uint32(r.End.Line), endCol: uint32(r.End.Column), endAt: uint32(r.End.Byte)}
+}
+
+func (s *sourceMap) get(ptr any) (hcl.Range, bool) {
+	p, ok := s.ranges[ptr]
+	if !ok {
+		return hcl.Range{}, false
+	}
+	return hcl.Range{Filename: s.files[p.file],
+		Start: hcl.Pos{Line: int(p.line), Column: int(p.col), Byte: int(p.byte)},
+		End:   hcl.Pos{Line: int(p.endLine), Column: int(p.endCol), Byte: int(p.endAt)}}, true
 }
 
 // Range returns the source range of the value behind ptr — a pointer to a
@@ -31,8 +65,7 @@ func (c *Config) Range(ptr any) (hcl.Range, bool) {
 	if c == nil || c.src == nil {
 		return hcl.Range{}, false
 	}
-	r, ok := c.src.ranges[ptr]
-	return r, ok
+	return c.src.get(ptr)
 }
 
 // rangeOf returns the range of the first of ptrs that has one.
@@ -73,10 +106,32 @@ func (d *decoder) decodeBody(v *value, rv reflect.Value, what string) {
 		d.errorf(v.rng, "Incorrect type", "Expected the body of %s (an object with keys), found a %s.", what, v.kind)
 		return
 	}
-	si := infoOf(rv.Type())
-	seen := map[string]hcl.Range{}
-	labels := map[string]map[string]hcl.Range{}
+	b := d.body(rv, what)
 	for _, e := range v.entries {
+		b.entry(e)
+	}
+}
+
+// bodyDecoder fills a struct from the entries of a body, one at a time:
+// the top level is decoded as it is parsed (see Decode).
+type bodyDecoder struct {
+	d      *decoder
+	rv     reflect.Value
+	what   string
+	si     *structInfo
+	seen   map[string]hcl.Range
+	labels map[string]map[string]hcl.Range
+}
+
+func (d *decoder) body(rv reflect.Value, what string) *bodyDecoder {
+	return &bodyDecoder{d: d, rv: rv, what: what, si: infoOf(rv.Type()),
+		seen: map[string]hcl.Range{}, labels: map[string]map[string]hcl.Range{}}
+}
+
+// entry decodes one entry of the body.
+func (b *bodyDecoder) entry(e *entry) {
+	d, rv, what, si, seen, labels := b.d, b.rv, b.what, b.si, b.seen, b.labels
+	{
 		f := si.byName[e.key]
 		if f == nil {
 			kindWord := "argument"
@@ -85,7 +140,7 @@ func (d *decoder) decodeBody(v *value, rv reflect.Value, what string) {
 			}
 			d.errorf(e.keyRange, "Unknown "+kindWord,
 				"%q is not expected in %s.%s", e.key, what, didYouMean(e.key, si.names()))
-			continue
+			return
 		}
 		fv := rv.FieldByIndex(f.index)
 		switch f.kind {
@@ -97,7 +152,7 @@ func (d *decoder) decodeBody(v *value, rv reflect.Value, what string) {
 				}
 				d.errorf(e.keyRange, "Duplicate "+word,
 					"%q is already set in %s at %s; give it once.", e.key, what, shortPos(first))
-				continue
+				return
 			}
 			seen[e.key] = e.keyRange
 			if f.kind == fieldAttr {
@@ -120,7 +175,7 @@ func (d *decoder) decodeBody(v *value, rv reflect.Value, what string) {
 				d.errorf(e.val.rng, "Incorrect type",
 					"%q holds named blocks: write %s \"NAME\" { … } in HCL, or a map from name to settings in YAML; found a %s.",
 					e.key, e.key, e.val.kind)
-				continue
+				return
 			}
 			if labels[e.key] == nil {
 				labels[e.key] = map[string]hcl.Range{}

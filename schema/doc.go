@@ -7,7 +7,9 @@
 // HCL and YAML express exactly the same schema with the same names. Both are
 // first turned into one neutral tree of values that remember their source
 // ranges; a single reflective decoder then fills the structs from that tree,
-// driven by `hacfg` struct tags. Unknown keys, wrong types, duplicate blocks
+// driven by `hacfg` struct tags. Large generated HCL configs are decoded a
+// top-level block at a time as they are parsed, so that their tree is never
+// whole in memory (Decode). Unknown keys, wrong types, duplicate blocks
 // and every semantic rule are reported as hcl.Diagnostics with file, line and
 // column, all of them rather than the first; Render prints them with the
 // source line and a caret.

@@ -15,23 +15,30 @@ import (
 // and the caller parses the file with hclsyntax instead, which also gives
 // the diagnostics. A test compares both parsers on every config it can.
 func fastHCL(filename string, src []byte) (*value, bool) {
-	for i, c := range src {
-		switch {
-		case c >= 0x80:
-			return nil, false // columns count grapheme clusters
-		case c < 0x20 && c != '\n' && c != '\t' && (c != '\r' || i+1 >= len(src) || src[i+1] != '\n'):
-			return nil, false // control characters: hclsyntax has its rules
-		case c == 0x7f:
-			return nil, false
-		}
-	}
-	p := &fastParser{file: filename, src: src, line: 1, lineStart: 0}
 	root := &value{kind: kindObject, block: true}
-	if !p.body(root, true) {
+	if !fastHCLEntries(filename, src, func(e *entry) { root.entries = append(root.entries, e) }) {
 		return nil, false
 	}
 	root.rng = wholeFile(filename, src)
 	return root, true
+}
+
+// fastHCLEntries is fastHCL handing each top-level entry to sink as soon
+// as it is parsed, so that the caller can decode it and let its tree go
+// (see Decode). When it reports false, sink may have had some entries.
+func fastHCLEntries(filename string, src []byte, sink func(*entry)) bool {
+	for i, c := range src {
+		switch {
+		case c >= 0x80:
+			return false // columns count grapheme clusters
+		case c < 0x20 && c != '\n' && c != '\t' && (c != '\r' || i+1 >= len(src) || src[i+1] != '\n'):
+			return false // control characters: hclsyntax has its rules
+		case c == 0x7f:
+			return false
+		}
+	}
+	p := &fastParser{file: filename, src: src, line: 1, lineStart: 0, sink: sink}
+	return p.body(&value{kind: kindObject, block: true}, true)
 }
 
 type fastParser struct {
@@ -40,6 +47,16 @@ type fastParser struct {
 	off       int
 	line      int
 	lineStart int
+	sink      func(*entry) // takes the top level's entries
+}
+
+// add appends e to obj, or hands it to the sink at the top level.
+func (p *fastParser) add(obj *value, top bool, e *entry) {
+	if top {
+		p.sink(e)
+		return
+	}
+	obj.entries = append(obj.entries, e)
 }
 
 func (p *fastParser) pos() hcl.Pos {
@@ -183,10 +200,10 @@ func (p *fastParser) body(obj *value, top bool) bool {
 				attrs = map[string]bool{}
 			}
 			attrs[name] = true
-			obj.entries = append(obj.entries, &entry{key: name, keyRange: nameRange, val: v})
+			p.add(obj, top, &entry{key: name, keyRange: nameRange, val: v})
 			continue
 		}
-		if !p.block(obj, name, nameRange) {
+		if !p.block(obj, top, name, nameRange) {
 			return false
 		}
 	}
@@ -201,7 +218,7 @@ func (p *fastParser) endOfLine() bool {
 	return p.off >= len(p.src) || p.src[p.off] == '\n'
 }
 
-func (p *fastParser) block(obj *value, typ string, typeRange hcl.Range) bool {
+func (p *fastParser) block(obj *value, top bool, typ string, typeRange hcl.Range) bool {
 	var labels []string
 	var labelRanges []hcl.Range
 	for {
@@ -258,7 +275,7 @@ func (p *fastParser) block(obj *value, typ string, typeRange hcl.Range) bool {
 	for i := len(labels) - 1; i >= 0; i-- {
 		v = &value{kind: kindObject, rng: def, block: true, entries: []*entry{{key: labels[i], keyRange: labelRanges[i], val: v}}}
 	}
-	obj.entries = append(obj.entries, &entry{key: typ, keyRange: typeRange, val: v})
+	p.add(obj, top, &entry{key: typ, keyRange: typeRange, val: v})
 	return true
 }
 

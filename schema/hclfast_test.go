@@ -2,10 +2,15 @@ package schema
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
 )
 
 // fastCorpus is every HCL source the repository has, plus generated ones.
@@ -110,4 +115,63 @@ func treeDiff(path string, a, b *value) string {
 		}
 	}
 	return ""
+}
+
+// TestDecodeStreamingMatchesTree: decoding HCL entry by entry as it is
+// parsed gives the config, source ranges and diagnostics decoding the
+// whole tree gives, for single files and for a directory's worth.
+func TestDecodeStreamingMatchesTree(t *testing.T) {
+	corpus := fastCorpus(t)
+	var sets []Sources
+	all := Sources{}
+	for name, src := range corpus {
+		sets = append(sets, Sources{name: src})
+		if strings.HasPrefix(name, "../examples/") {
+			all[name] = src
+		}
+	}
+	sets = append(sets, all)
+	streamed := 0
+	for _, srcs := range sets {
+		names := slices.Sorted(maps.Keys(srcs))
+		got, gotDiags, ok := decodeStreaming(srcs, names)
+		if !ok {
+			continue
+		}
+		streamed++
+		want, wantDiags := decodeTree(srcs, names)
+		if d := cmp.Diff(want, got, cacheCmpOpts); d != "" {
+			t.Errorf("%v: configs differ (-tree +streaming):\n%s", names, d)
+		}
+		if d := cmp.Diff(diagTexts(wantDiags), diagTexts(gotDiags)); d != "" {
+			t.Errorf("%v: diagnostics differ (-tree +streaming):\n%s", names, d)
+		}
+		if len(want.src.ranges) != len(got.src.ranges) {
+			t.Errorf("%v: %d source ranges, want %d", names, len(got.src.ranges), len(want.src.ranges))
+		}
+		for _, vs := range got.VirtualServers {
+			gr, gok := got.Range(vs)
+			if !gok {
+				t.Errorf("%v: virtual server %s has no range", names, vs.Name)
+			}
+			for _, wvs := range want.VirtualServers {
+				if wvs.Name == vs.Name {
+					if wr, _ := want.Range(wvs); wr != gr {
+						t.Errorf("%v: virtual server %s at %v, want %v", names, vs.Name, gr, wr)
+					}
+				}
+			}
+		}
+	}
+	if streamed < 5 {
+		t.Errorf("only %d sets were decoded streaming", streamed)
+	}
+}
+
+func diagTexts(diags hcl.Diagnostics) []string {
+	var out []string
+	for _, d := range diags {
+		out = append(out, d.Error())
+	}
+	return out
 }

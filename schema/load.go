@@ -121,6 +121,40 @@ func Decode(srcs Sources) (*Config, hcl.Diagnostics) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	if cfg, diags, ok := decodeStreaming(srcs, names); ok {
+		return cfg, diags
+	}
+	return decodeTree(srcs, names)
+}
+
+// decodeStreaming decodes HCL files that fastHCL reads entry by entry, as
+// they are parsed: the parse tree of a large config (ten times its size)
+// is never whole in memory, only one top-level block's at a time. It
+// reports false, having decoded nothing worth keeping, when a file is not
+// HCL or fastHCL cannot read it; decodeTree then does, with diagnostics.
+func decodeStreaming(srcs Sources, names []string) (*Config, hcl.Diagnostics, bool) {
+	size := 0
+	for _, n := range names {
+		if FormatOf(n) != FormatHCL {
+			return nil, nil, false
+		}
+		size += len(srcs[n])
+	}
+	// About one range a line of a generated config: sized so that the map
+	// grows little, not so that it is too large.
+	cfg := &Config{src: newSourceMap(size / 32)}
+	d := &decoder{src: cfg.src}
+	top := d.body(reflect.ValueOf(cfg).Elem(), "the top level")
+	for _, n := range names {
+		if !fastHCLEntries(n, trimBOM(srcs[n]), top.entry) {
+			return nil, nil, false
+		}
+	}
+	return cfg, d.diags, true
+}
+
+// decodeTree parses every file into one tree, then decodes it.
+func decodeTree(srcs Sources, names []string) (*Config, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	root := &value{kind: kindObject}
 	for _, n := range names {
@@ -143,7 +177,7 @@ func Decode(srcs Sources) (*Config, hcl.Diagnostics) {
 	}
 	// Sized up front: the map is filled with one range per decoded value,
 	// and growing it is a good part of decoding a large config.
-	cfg := &Config{src: &sourceMap{ranges: make(map[any]hcl.Range, countValues(root))}}
+	cfg := &Config{src: newSourceMap(countValues(root))}
 	d := &decoder{src: cfg.src}
 	d.decodeBody(root, reflect.ValueOf(cfg).Elem(), "the top level")
 	return cfg, append(diags, d.diags...)

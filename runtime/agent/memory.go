@@ -7,7 +7,7 @@ import (
 
 // leanGCPercent is the garbage collector's target while a config loads and
 // its first reconcile runs.
-const leanGCPercent = 25
+const leanGCPercent = 10
 
 // leanGC counts the lean phases on in this process. The GC target is
 // process-wide, so this is too: the first phase saves the target, the last
