@@ -45,7 +45,11 @@ func (r *Result) Summary() string {
 // saves the inventory before returning. The returned error is the failure,
 // wrapped with its operation; Result lists what was and was not applied.
 func Apply(k runtime.Kernel, inv *Inventory, plan *Plan, now time.Time) (*Result, error) {
+	// Sized once: a first apply carries out every object of the config.
 	res := &Result{}
+	if len(plan.Changes) > 0 {
+		res.Applied = make([]Change, 0, len(plan.Changes))
+	}
 	for id, e := range plan.Adopt {
 		inv.Set(id, e)
 	}

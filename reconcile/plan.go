@@ -160,6 +160,9 @@ func Diff(desired State, obs *Observed, inv *Inventory, scope Scope, opts DiffOp
 	owned := inv.ownedLocked(scope)
 	p := &Plan{Version: 1, Created: opts.Now, Scope: scope, Adopt: map[string]Entry{}}
 	var creates, deletes []Change
+	// One reason string an owner, not one a change: a first apply creates
+	// every real server of each virtual server.
+	missing := map[string]string{}
 	ownedDesired := 0
 	// Map order: creates, deletes and conflicts are sorted below, which
 	// costs what changes, not the size of the table.
@@ -176,8 +179,12 @@ func Diff(desired State, obs *Observed, inv *Inventory, scope Scope, opts DiffOp
 		}
 		switch {
 		case !present:
-			creates = append(creates, Change{Action: ActionCreate, ID: id, Kind: d.Kind, Owner: d.Owner, After: d,
-				Reason: "declared in " + d.Owner + ", missing from the kernel"})
+			reason, ok := missing[d.Owner]
+			if !ok {
+				reason = "declared in " + d.Owner + ", missing from the kernel"
+				missing[d.Owner] = reason
+			}
+			creates = append(creates, Change{Action: ActionCreate, ID: id, Kind: d.Kind, Owner: d.Owner, After: d, Reason: reason})
 		case same:
 			if !isOwned || e.Owner != d.Owner || e.DrainingSince != nil {
 				p.Adopt[id] = Entry{Owner: d.Owner, Kind: d.Kind}
@@ -264,7 +271,11 @@ func Diff(desired State, obs *Observed, inv *Inventory, scope Scope, opts DiffOp
 		}
 		return a.ID < b.ID
 	})
-	p.Changes = append(deletes, creates...)
+	if len(deletes) == 0 {
+		p.Changes = creates // no copy of a first apply's every object
+	} else {
+		p.Changes = append(deletes, creates...)
+	}
 	sort.Slice(p.Conflicts, func(i, j int) bool { return p.Conflicts[i].ID < p.Conflicts[j].ID })
 	if len(p.Adopt) == 0 {
 		p.Adopt = nil
