@@ -120,32 +120,40 @@ type Manager struct {
 type vsState struct {
 	cfg       *schema.VirtualServer
 	rss       []*rsState
-	byAddr    map[netip.AddrPort]*rsState
 	quorum    bool
 	suspended bool
 }
 
+// rsState is one real server's state. There is one per real server (tens
+// of thousands in large configurations): keep it small.
 type rsState struct {
 	vs        *vsState
 	cfg       *schema.RealServer
-	id        runtime.RealServerID
 	checkers  []*checker
 	health    runtime.Health
-	dynWeight int // misc_dynamic weight, -1 when none has been set
+	dynWeight int32 // misc_dynamic weight, -1 when none has been set
 	notified  bool
 }
 
+// id names the real server.
+func (rs *rsState) id() runtime.RealServerID {
+	return runtime.RealServerID{VirtualServer: rs.vs.cfg.Name, Addr: rs.cfg.Address}
+}
+
+// checker is one checker's state, one per checker of every real server:
+// keep it small (fields ordered to pack).
 type checker struct {
-	rs      *rsState
-	spec    *Spec    // not modified: a running check may hold it while Update replaces it
-	fp      [32]byte // spec's fingerprint
-	up      bool
-	hasRun  bool
-	retryIt int // failed attempts being retried while still up
-	timer   runtime.Timer
-	stopped bool
-	last    Result
-	lastAt  time.Time
+	rs    *rsState
+	spec  *Spec // not modified: a running check may hold it while Update replaces it
+	timer runtime.Timer
+	// The last result: its Reason and OK, and when its attempt started.
+	lastReason string
+	lastAt     time.Time
+	retryIt    int32 // failed attempts being retried while still up
+	up         bool
+	hasRun     bool
+	lastOK     bool
+	stopped    bool
 
 	// On the event loop: the attempt in flight (reused, see attempt),
 	// the manager it reports to and when it started.
@@ -246,24 +254,31 @@ func (m *Manager) Update(cfg *schema.Config) {
 	for _, vcfg := range cfg.VirtualServers {
 		ovs := old[vcfg.Name]
 		delete(old, vcfg.Name)
-		vs := &vsState{cfg: vcfg, byAddr: map[netip.AddrPort]*rsState{}}
+		vs := &vsState{cfg: vcfg, rss: make([]*rsState, 0, len(vcfg.RealServers))}
 		vs.suspended = vcfg.HASuspend && vcfg.FwMark == 0
 		if ovs != nil && ovs.cfg.HASuspend && vcfg.HASuspend {
 			vs.suspended = ovs.suspended
 		}
+		// The real servers by address, only while updating: the old ones
+		// to take over, the new ones to skip duplicates.
+		var oldRSs map[netip.AddrPort]*rsState
+		if ovs != nil {
+			oldRSs = make(map[netip.AddrPort]*rsState, len(ovs.rss))
+			for _, rs := range ovs.rss {
+				oldRSs[rs.cfg.Address] = rs
+			}
+		}
+		seen := make(map[netip.AddrPort]bool, len(vcfg.RealServers))
 		var changed []*rsState
 		for _, rcfg := range vcfg.RealServers {
-			if vs.byAddr[rcfg.Address] != nil {
+			if seen[rcfg.Address] {
 				continue // a duplicate; validation reports it
 			}
-			var ors *rsState
-			if ovs != nil {
-				ors = ovs.byAddr[rcfg.Address]
-				delete(ovs.byAddr, rcfg.Address)
-			}
+			seen[rcfg.Address] = true
+			ors := oldRSs[rcfg.Address]
+			delete(oldRSs, rcfg.Address)
 			rs := m.buildRS(vs, rcfg, ors)
 			vs.rss = append(vs.rss, rs)
-			vs.byAddr[rcfg.Address] = rs
 			if ors != nil {
 				changed = append(changed, rs)
 			}
@@ -271,7 +286,9 @@ func (m *Manager) Update(cfg *schema.Config) {
 		if ovs == nil {
 			vs.quorum = weightSum(vs) >= vs.cfg.Quorum+vs.cfg.Hysteresis
 		} else {
-			m.stopRSs(ovs.byAddr)
+			for _, rs := range oldRSs {
+				m.stopRS(rs)
+			}
 			vs.quorum = ovs.quorum
 			for _, rs := range changed {
 				evs = m.refreshLocked(rs, evs, false)
@@ -282,7 +299,9 @@ func (m *Manager) Update(cfg *schema.Config) {
 		m.byName[vcfg.Name] = vs
 	}
 	for _, ovs := range old {
-		m.stopRSs(ovs.byAddr)
+		for _, rs := range ovs.rss {
+			m.stopRS(rs)
+		}
 	}
 	m.unlockPublish(evs)
 }
@@ -291,27 +310,34 @@ func (m *Manager) Update(cfg *schema.Config) {
 // its previous state ors (nil for a new real server) whose configuration
 // is unchanged.
 func (m *Manager) buildRS(vs *vsState, cfg *schema.RealServer, ors *rsState) *rsState {
-	rs := &rsState{vs: vs, cfg: cfg, id: runtime.RealServerID{VirtualServer: vs.cfg.Name, Addr: cfg.Address}, dynWeight: -1}
+	rs := &rsState{vs: vs, cfg: cfg, dynWeight: -1}
 	var pool map[[32]byte][]*checker
 	if ors != nil {
+		// The fingerprints are computed again rather than kept: they
+		// are needed only here, and keeping them costs 32 bytes a
+		// checker.
 		pool = map[[32]byte][]*checker{}
 		rs.health, rs.dynWeight, rs.notified = ors.health, ors.dynWeight, ors.notified
 		for _, c := range ors.checkers {
-			pool[c.fp] = append(pool[c.fp], c)
+			fp := c.spec.fingerprint()
+			pool[fp] = append(pool[fp], c)
 		}
 	}
 	specs := Specs(vs.cfg, cfg, m.scriptUser)
+	rs.checkers = make([]*checker, 0, len(specs))
 	for i := range specs {
 		spec := &specs[i]
-		fp := spec.fingerprint()
-		if cs := pool[fp]; len(cs) > 0 {
-			c := cs[0]
-			pool[fp] = cs[1:]
-			c.rs, c.spec = rs, spec
-			rs.checkers = append(rs.checkers, c)
-			continue
+		if ors != nil {
+			fp := spec.fingerprint()
+			if cs := pool[fp]; len(cs) > 0 {
+				c := cs[0]
+				pool[fp] = cs[1:]
+				c.rs, c.spec = rs, spec
+				rs.checkers = append(rs.checkers, c)
+				continue
+			}
 		}
-		c := &checker{rs: rs, spec: spec, fp: fp, up: !spec.Alpha}
+		c := &checker{rs: rs, spec: spec, up: !spec.Alpha}
 		m.scheduleLocked(c, m.jitter(spec.Warmup))
 		rs.checkers = append(rs.checkers, c)
 	}
@@ -327,11 +353,9 @@ func (m *Manager) buildRS(vs *vsState, cfg *schema.RealServer, ors *rsState) *rs
 	return rs
 }
 
-func (m *Manager) stopRSs(rss map[netip.AddrPort]*rsState) {
-	for _, rs := range rss {
-		for _, c := range rs.checkers {
-			m.stopChecker(c)
-		}
+func (m *Manager) stopRS(rs *rsState) {
+	for _, c := range rs.checkers {
+		m.stopChecker(c)
 	}
 }
 
@@ -371,7 +395,7 @@ func (m *Manager) Stop() {
 				m.stopChecker(c)
 			}
 			if vs.cfg.Omega && rs.health.Up && rs.cfg.NotifyDown != "" {
-				m.runScriptLocked(rs.cfg.NotifyDown, "notify_down", rs.id.String())
+				m.runScriptLocked(rs.cfg.NotifyDown, "notify_down", rs.id().String())
 			}
 		}
 		if vs.cfg.Omega && vs.cfg.QuorumDown != "" {
@@ -498,18 +522,18 @@ func (m *Manager) probe(spec *Spec) Result {
 func (m *Manager) recordLocked(c *checker, res Result, at time.Time) []Event {
 	first := !c.hasRun
 	c.hasRun = true
-	c.last, c.lastAt = res, at
+	c.lastReason, c.lastOK, c.lastAt = res.Reason, res.OK, at
 	rs := c.rs
 	if res.Weight >= 0 {
-		rs.dynWeight = res.Weight
+		rs.dynWeight = int32(res.Weight)
 	}
 	switch {
 	case res.OK:
 		c.retryIt = 0
 		c.up = true
-	case c.up && c.retryIt < c.spec.Retry:
+	case c.up && int(c.retryIt) < c.spec.Retry:
 		c.retryIt++
-		m.log.Debug("check failed, will retry", "real_server", rs.id.String(), "check", c.spec.Name(), "attempt", c.retryIt, "reason", res.Reason)
+		m.log.Debug("check failed, will retry", "real_server", rs.id().String(), "check", c.spec.Name(), "attempt", c.retryIt, "reason", res.Reason)
 	default:
 		c.retryIt = 0
 		c.up = false
@@ -529,15 +553,16 @@ func (m *Manager) refreshLocked(rs *rsState, evs []Event, alphaDown bool) []Even
 	up, _ := rs.verdict()
 	h := rs.health
 	h.Reason = rs.reason()
-	if up != h.Up || rs.dynWeight != h.Weight {
+	if up != h.Up || int(rs.dynWeight) != h.Weight {
 		if up != h.Up {
 			h.Since = m.clock.Now()
-			m.log.Info("real server "+map[bool]string{true: "up", false: "down"}[up], "real_server", rs.id.String(), "reason", h.Reason)
+			m.log.Info("real server "+map[bool]string{true: "up", false: "down"}[up], "real_server", rs.id().String(), "reason", h.Reason)
 		}
 		upChanged := up != h.Up
-		h.Up, h.Weight = up, rs.dynWeight
+		h.Up, h.Weight = up, int(rs.dynWeight)
 		rs.health = h
-		evs = append(evs, Event{Kind: HealthChanged, VirtualServer: rs.id.VirtualServer, RealServer: rs.id, Health: h})
+		id := rs.id()
+		evs = append(evs, Event{Kind: HealthChanged, VirtualServer: id.VirtualServer, RealServer: id, Health: h})
 		if upChanged {
 			rs.notified = true
 			m.notifyLocked(rs)
@@ -554,10 +579,10 @@ func (m *Manager) refreshLocked(rs *rsState, evs []Event, alphaDown bool) []Even
 
 func (m *Manager) notifyLocked(rs *rsState) {
 	if rs.health.Up && rs.cfg.NotifyUp != "" {
-		m.runScriptLocked(rs.cfg.NotifyUp, "notify_up", rs.id.String())
+		m.runScriptLocked(rs.cfg.NotifyUp, "notify_up", rs.id().String())
 	}
 	if !rs.health.Up && rs.cfg.NotifyDown != "" {
-		m.runScriptLocked(rs.cfg.NotifyDown, "notify_down", rs.id.String())
+		m.runScriptLocked(rs.cfg.NotifyDown, "notify_down", rs.id().String())
 	}
 }
 
@@ -648,7 +673,7 @@ func (rs *rsState) verdict() (bool, int) {
 // configured one.
 func (rs *rsState) weight() int {
 	if rs.dynWeight >= 0 {
-		return rs.dynWeight
+		return int(rs.dynWeight)
 	}
 	return rs.configuredWeight()
 }
@@ -665,9 +690,9 @@ func (rs *rsState) reason() string {
 		case !c.up && !c.hasRun:
 			down = append(down, c.spec.Name()+": not checked yet (alpha)")
 		case !c.up:
-			down = append(down, c.last.Reason)
+			down = append(down, c.lastReason)
 		case c.retryIt > 0:
-			retry = append(retry, c.last.Reason+" (retrying)")
+			retry = append(retry, c.lastReason+" (retrying)")
 		}
 	}
 	switch {
@@ -685,7 +710,7 @@ func (rs *rsState) reason() string {
 	if last == nil {
 		return "not checked yet"
 	}
-	return last.last.Reason
+	return last.lastReason
 }
 
 func weightSum(vs *vsState) int {

@@ -57,11 +57,11 @@ func (m *Manager) Snapshot() []VirtualServerStatus {
 	for _, vs := range m.vss {
 		v := VirtualServerStatus{Name: vs.cfg.Name, Quorum: vs.quorum, Weight: weightSum(vs), QuorumNeeded: vs.cfg.Quorum, Suspended: vs.suspended}
 		for _, rs := range vs.rss {
-			r := RealServerStatus{Addr: rs.id.Addr, Health: rs.health, ConfiguredWeight: rs.configuredWeight(), Weight: rs.weight()}
+			r := RealServerStatus{Addr: rs.cfg.Address, Health: rs.health, ConfiguredWeight: rs.configuredWeight(), Weight: rs.weight()}
 			for _, c := range rs.checkers {
 				r.Checks = append(r.Checks, CheckStatus{
-					Name: c.spec.Name(), Kind: c.spec.Kind, Up: c.up, Retrying: c.retryIt,
-					LastCheck: c.lastAt, LastOK: c.hasRun && c.last.OK, LastResult: c.last.Reason,
+					Name: c.spec.Name(), Kind: c.spec.Kind, Up: c.up, Retrying: int(c.retryIt),
+					LastCheck: c.lastAt, LastOK: c.hasRun && c.lastOK, LastResult: c.lastReason,
 				})
 			}
 			v.RealServers = append(v.RealServers, r)
@@ -80,7 +80,7 @@ func (m *Manager) Facts() runtime.Facts {
 	for _, vs := range m.vss {
 		f.Quorum[vs.cfg.Name] = vs.quorum
 		for _, rs := range vs.rss {
-			f.Health[rs.id] = rs.health
+			f.Health[rs.id()] = rs.health
 		}
 	}
 	return f
