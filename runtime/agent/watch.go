@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,15 +24,37 @@ func Digest(path string) (string, error) {
 		return "", err
 	}
 	h := sha256.New()
+	// Streamed through one buffer: the agent digests the config at every
+	// periodic reconcile, and a large config read whole each time would be
+	// that much garbage.
+	buf := make([]byte, 32<<10)
 	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
+		if err := digestFile(h, f, buf); err != nil {
 			return "", fmt.Errorf("digest config: %w", err)
 		}
-		fmt.Fprintf(h, "%s\x00%d\x00", filepath.Base(f), len(b))
-		h.Write(b)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
+}
+
+func digestFile(h io.Writer, path string, buf []byte) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(h, "%s\x00%d\x00", filepath.Base(path), st.Size())
+	n, err := io.CopyBuffer(h, struct{ io.Reader }{f}, buf)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if n != st.Size() {
+		return fmt.Errorf("%s changed while it was read", path)
+	}
+	return nil
 }
 
 // watchDirs are the directories whose events may mean the config changed:
