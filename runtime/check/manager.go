@@ -250,6 +250,7 @@ func (m *Manager) Update(cfg *schema.Config) {
 	}
 	old := m.byName
 	m.vss, m.byName = nil, map[string]*vsState{}
+	cache := newSettingsCache()
 	var evs []Event
 	for _, vcfg := range cfg.VirtualServers {
 		ovs := old[vcfg.Name]
@@ -277,7 +278,7 @@ func (m *Manager) Update(cfg *schema.Config) {
 			seen[rcfg.Address] = true
 			ors := oldRSs[rcfg.Address]
 			delete(oldRSs, rcfg.Address)
-			rs := m.buildRS(vs, rcfg, ors)
+			rs := m.buildRS(vs, rcfg, ors, cache)
 			vs.rss = append(vs.rss, rs)
 			if ors != nil {
 				changed = append(changed, rs)
@@ -308,8 +309,8 @@ func (m *Manager) Update(cfg *schema.Config) {
 
 // buildRS makes the state of one real server, taking over the checkers of
 // its previous state ors (nil for a new real server) whose configuration
-// is unchanged.
-func (m *Manager) buildRS(vs *vsState, cfg *schema.RealServer, ors *rsState) *rsState {
+// is unchanged. Its Specs share Settings through cache.
+func (m *Manager) buildRS(vs *vsState, cfg *schema.RealServer, ors *rsState, cache *settingsCache) *rsState {
 	rs := &rsState{vs: vs, cfg: cfg, dynWeight: -1}
 	var pool map[[32]byte][]*checker
 	if ors != nil {
@@ -323,7 +324,7 @@ func (m *Manager) buildRS(vs *vsState, cfg *schema.RealServer, ors *rsState) *rs
 			pool[fp] = append(pool[fp], c)
 		}
 	}
-	specs := Specs(vs.cfg, cfg, m.scriptUser)
+	specs := specs(vs.cfg, cfg, m.scriptUser, cache)
 	rs.checkers = make([]*checker, 0, len(specs))
 	for i := range specs {
 		spec := &specs[i]

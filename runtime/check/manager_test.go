@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -460,6 +461,89 @@ func TestUpdateSameConfigKeepsState(t *testing.T) {
 	}
 }
 
+// TestSpecsShareSettings: the checkers of real servers whose checks
+// differ only by address share their Settings (and pass reason when it
+// does not name the address), also after a reload, which keeps their
+// health.
+func TestSpecsShareSettings(t *testing.T) {
+	httpRS := func(addr, host string) *schema.RealServer {
+		return &schema.RealServer{Address: ap(addr),
+			HTTPGets: []*schema.HTTPCheck{{URLs: []*schema.URL{{Path: "/health", Virtualhost: host}}}}}
+	}
+	mk := func() *schema.Config {
+		return oneVS(&schema.VirtualServer{RealServers: []*schema.RealServer{
+			tcpRS("203.0.113.1:80", 0, time.Second), tcpRS("203.0.113.2:80", 0, time.Second),
+			tcpRS("203.0.113.3:80", 1, time.Second), // another retry
+			httpRS("203.0.113.4:80", "www.example.com"), httpRS("203.0.113.5:80", "www.example.com"),
+			httpRS("203.0.113.6:80", ""), httpRS("203.0.113.7:80", ""), // the Host header is the address
+		}})
+	}
+	h := newHarness(t, mk(), nil)
+	h.prober.set("203.0.113.1:80#0", failed)
+	h.clock.Advance(0)
+	h.m.script.Wait()
+	wantFacts := []string{"quorum web true",
+		"web/203.0.113.1:80 up=false weight=-1", "web/203.0.113.2:80 up=true weight=-1",
+		"web/203.0.113.3:80 up=true weight=-1", "web/203.0.113.4:80 up=true weight=-1",
+		"web/203.0.113.5:80 up=true weight=-1", "web/203.0.113.6:80 up=true weight=-1",
+		"web/203.0.113.7:80 up=true weight=-1"}
+	if diff := cmp.Diff(wantFacts, upMap(h.m.Facts())); diff != "" {
+		t.Fatalf("facts (-want +got):\n%s", diff)
+	}
+	// sharing says, for each pair of real servers i<j (1-based), whether
+	// their checkers share Settings ("i=j") and pass reason ("i~j": the
+	// HTTP_GETs' "GET /health: ok", not the TCP_CHECKs' "connect ADDR:
+	// ok").
+	sharing := func() ([]string, []*checker) {
+		h.m.mu.Lock()
+		defer h.m.mu.Unlock()
+		var cs []*checker
+		for _, rs := range h.m.vss[0].rss {
+			cs = append(cs, rs.checkers[0])
+		}
+		var out []string
+		for i := range cs {
+			for j := i + 1; j < len(cs); j++ {
+				si, sj := cs[i].spec, cs[j].spec
+				if si.Settings == sj.Settings {
+					out = append(out, fmt.Sprintf("%d=%d", i+1, j+1))
+				}
+				if unsafe.StringData(si.okReason) == unsafe.StringData(sj.okReason) {
+					out = append(out, fmt.Sprintf("%d~%d", i+1, j+1))
+				}
+			}
+		}
+		return out, cs
+	}
+	want := []string{"1=2", "4=5", "4~5", "4~6", "4~7", "5~6", "5~7", "6~7"}
+	got, before := sharing()
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("sharing (-want +got):\n%s", diff)
+	}
+
+	h.m.Update(resolve(t, mk()))
+	h.clock.Advance(0)
+	h.m.script.Wait()
+	if diff := cmp.Diff(wantFacts, upMap(h.m.Facts())); diff != "" {
+		t.Errorf("facts after reload (-want +got):\n%s", diff)
+	}
+	got, after := sharing()
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("sharing after reload (-want +got):\n%s", diff)
+	}
+	for i := range before {
+		if before[i] != after[i] {
+			t.Errorf("real server %d: reload replaced its unchanged checker", i+1)
+		}
+	}
+	if calls := h.prober.takeCalls(); len(calls) != len(before) {
+		t.Errorf("prober calls %q: want one a checker, none after the reload", calls)
+	}
+	if ev := h.takeEvents(); len(ev) != 1 {
+		t.Errorf("events %q: want .1 down, and nothing from the reload", ev)
+	}
+}
+
 func TestHASuspend(t *testing.T) {
 	cfg := oneVS(&schema.VirtualServer{HASuspend: true, RealServers: []*schema.RealServer{tcpRS("203.0.113.1:80", 0, time.Second)}})
 	h := newHarness(t, cfg, nil)
@@ -543,7 +627,7 @@ func TestProbeTimeoutEnforced(t *testing.T) {
 	defer close(p.release)
 	m := New(&schema.Config{}, Options{Prober: p})
 	defer m.Stop()
-	s := &Spec{Kind: KindTCP, Conn: Conn{Target: ap("203.0.113.1:80"), Timeout: 50 * time.Millisecond}}
+	s := &Spec{Conn: Conn{Target: ap("203.0.113.1:80"), Timeout: 50 * time.Millisecond}, Settings: &Settings{Kind: KindTCP}}
 	start := time.Now()
 	r := m.probe(s)
 	if r.OK || !strings.Contains(r.Reason, "no result within") {

@@ -63,16 +63,31 @@ type URLSpec struct {
 // Spec is one checker of one real server with every default applied: what
 // a Prober needs to run one attempt, and what the scheduler needs to time
 // them. Two Specs that marshal to the same JSON describe the same check.
+//
+// A Spec is made of what is proper to its real server (RealServer, Index,
+// Conn) and its Settings, which the Specs of one Manager share when they
+// are equal: the real servers of a virtual server usually have the same
+// checks, but for their address, and there may be tens of thousands.
 type Spec struct {
 	// RealServer and Index name the checker (its position among the real
 	// server's checkers, in the order TCP, HTTP, SSL, SMTP, DNS, MISC).
 	RealServer runtime.RealServerID `json:"-"`
 	Index      int                  `json:"-"`
 
-	Kind Kind
 	// Conn is the connection of every kind but MISC_CHECK. For SMTP_CHECK
 	// it is the first of Hosts.
 	Conn Conn `json:",omitzero"`
+
+	// Settings are the rest; never nil, and not to be modified: other
+	// Specs may share them.
+	*Settings
+
+	okReason string // passed's reason, made by Specs
+}
+
+// Settings are a checker's options but its connection.
+type Settings struct {
+	Kind Kind
 
 	Retry            int
 	DelayBeforeRetry time.Duration
@@ -93,8 +108,6 @@ type Spec struct {
 	// DNS_CHECK.
 	DNSType string `json:",omitzero"`
 	DNSName string `json:",omitzero"`
-
-	okReason string // passed's reason, made by Specs
 
 	// MISC_CHECK.
 	Command     string        `json:",omitzero"` // misc_path
@@ -172,6 +185,54 @@ func (s *Spec) fingerprint() [32]byte {
 // resolved by schema.Resolve) with keepalived's defaults applied.
 // scriptUser is global_defs script_user, the default user of MISC_CHECK.
 func Specs(vs *schema.VirtualServer, rs *schema.RealServer, scriptUser string) []Spec {
+	return specs(vs, rs, scriptUser, nil)
+}
+
+// settingsCache lets Specs made with it share equal Settings and pass
+// reasons.
+type settingsCache struct {
+	settings map[string]*Settings
+	reasons  map[string]string
+	key      []byte
+}
+
+func newSettingsCache() *settingsCache {
+	return &settingsCache{settings: map[string]*Settings{}, reasons: map[string]string{}}
+}
+
+// intern returns the cached Settings equal to st, caching st if there are
+// none.
+func (c *settingsCache) intern(st *Settings) *Settings {
+	b, err := json.Marshal(st)
+	if err != nil {
+		panic(fmt.Sprintf("check: marshal settings: %v", err)) // plain data: cannot fail
+	}
+	// The requests are not marshaled, and may hold the target's address
+	// (as the Host header).
+	c.key = append(c.key[:0], b...)
+	for _, u := range st.URLs {
+		c.key = append(c.key, 0)
+		c.key = append(c.key, u.req...)
+	}
+	if cached := c.settings[string(c.key)]; cached != nil {
+		return cached
+	}
+	c.settings[string(c.key)] = st
+	return st
+}
+
+// reason returns the cached string equal to r, caching r if there is none.
+func (c *settingsCache) reason(r string) string {
+	if cached, ok := c.reasons[r]; ok {
+		return cached
+	}
+	c.reasons[r] = r
+	return r
+}
+
+// specs is Specs with Settings and pass reasons shared through cache
+// (nil: not shared).
+func specs(vs *schema.VirtualServer, rs *schema.RealServer, scriptUser string, cache *settingsCache) []Spec {
 	id := runtime.RealServerID{VirtualServer: vs.Name, Addr: rs.Address}
 	var out []Spec
 	add := func(s Spec) {
@@ -179,6 +240,16 @@ func Specs(vs *schema.VirtualServer, rs *schema.RealServer, scriptUser string) [
 		s.Index = len(out)
 		s.Alpha = vs.Alpha
 		s.okReason = s.passReason()
+		if cache != nil {
+			s.Settings = cache.intern(s.Settings)
+			if s.Kind != KindTCP { // only a TCP_CHECK's names its target
+				s.okReason = cache.reason(s.okReason)
+			}
+		}
+		if out == nil {
+			out = make([]Spec, 0, len(rs.TCPChecks)+len(rs.HTTPGets)+len(rs.SSLGets)+
+				len(rs.SMTPChecks)+len(rs.DNSChecks)+len(rs.MiscChecks))
+		}
 		out = append(out, s)
 	}
 	for _, c := range rs.TCPChecks {
@@ -261,7 +332,7 @@ func httpSpec(kind Kind, vs *schema.VirtualServer, rs *schema.RealServer, c *sch
 // common applies the options every checker shares, with the per-type
 // defaults.
 func common(kind Kind, vs *schema.VirtualServer, rs *schema.RealServer, c *schema.CheckCommon) Spec {
-	s := Spec{Kind: kind, Conn: conn(rs, c, nil)}
+	s := Spec{Conn: conn(rs, c, nil), Settings: &Settings{Kind: kind}}
 	s.DelayLoop = c.DelayLoop.D()
 	if s.DelayLoop == 0 {
 		s.DelayLoop = vs.DelayLoop.D()
