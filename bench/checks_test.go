@@ -35,7 +35,7 @@ const (
 	ckEnvHacfg    = "HACFG_BENCH_HACFG_BINARY" // the hacfg binary in the VM (set by BenchmarkChecks)
 	ckEnvVerbose  = "HACFG_BENCH_VERBOSE"      // 1: print the checker's log after the lag measurement
 	ckEnvClock    = "HACFG_BENCH_CLOCKSOURCE"  // the VM's clocksource (default tsc when available; "keep": leave it)
-	ckEnvProfile  = "HACFG_BENCH_PROFILE"      // 1: hacfg writes a CPU profile, printed base64 between "pprof begin"/"pprof end" lines
+	ckEnvProfile  = "HACFG_BENCH_PROFILE"      // 1: hacfg writes a CPU profile ("heap": a heap profile at exit), printed base64 between "pprof begin"/"pprof end" lines
 	ckEnvHacfgEnv = "HACFG_BENCH_HACFG_ENV"    // space-separated NAME=VALUE added to hacfg's environment (GOGC=50, GOMAXPROCS=1, …)
 
 	ckKeepalived = "/usr/sbin/keepalived"
@@ -185,8 +185,12 @@ func ckContenders(list string) ([]ckContender, error) {
 				cmd := exec.Command(bin, "run", "-c", hclPath, "--state-dir", filepath.Join(dir, "hacfg-state"),
 					"--status-socket", filepath.Join(dir, "hacfg.sock"), "--log-level", "info")
 				cmd.Env = append(os.Environ(), strings.Fields(os.Getenv(ckEnvHacfgEnv))...)
-				if os.Getenv(ckEnvProfile) == "1" {
+				switch os.Getenv(ckEnvProfile) {
+				case "1":
 					cmd.Env = append(cmd.Env, "HACFG_CPUPROFILE="+filepath.Join(dir, "hacfg.pprof"))
+				case "heap":
+					// As text: with the runtime's memory statistics.
+					cmd.Env = append(cmd.Env, "HACFG_MEMPROFILE="+filepath.Join(dir, "hacfg.pprof.txt"), "GODEBUG=memprofilerate=4096")
 				}
 				cmd.Stdout, cmd.Stderr = log, log
 				return cmd
@@ -288,6 +292,7 @@ func ckMeasure(b *testing.B, c ckContender, set ckSet, dir, hclPath, kaPath stri
 		ckStop(cmd, exited)
 		ckFlush(kern)
 		ckPrintProfile(filepath.Join(dir, c.name+".pprof"), c.name+" "+string(set.kind))
+		ckPrintMemStats(filepath.Join(dir, c.name+".pprof.txt"), c.name+" "+string(set.kind))
 	}()
 	failed := func(err error) error {
 		return fmt.Errorf("%w\n--- log tail:\n%s", err, ckTail(logPath, 30))
@@ -519,6 +524,23 @@ func ckPrintProfile(path, label string) {
 		enc = enc[n:]
 	}
 	fmt.Println("pprof end")
+}
+
+// ckPrintMemStats prints the runtime's memory statistics of a text heap
+// profile at path, if there is one, then the profile as ckPrintProfile
+// does.
+func ckPrintMemStats(path, label string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return
+	}
+	fmt.Printf("memory statistics of %s at exit:\n", label)
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if strings.HasPrefix(line, "# ") && strings.Contains(line, " = ") {
+			fmt.Printf("  %s\n", line[2:])
+		}
+	}
+	ckPrintProfile(path, label)
 }
 
 // ckClocksource selects the VM's clocksource: want, or tsc when the
