@@ -1,6 +1,10 @@
 package agent
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -71,6 +75,22 @@ func TestDigest(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(dir, "a.hcl"), []byte("global_defs {\n}\n"), 0o644))
 	if d3, _ := Digest(dir); d3 == d1 {
 		t.Error("a config change kept the digest")
+	}
+	// The digest is SHA-256 of each file's name, size and bytes, in name
+	// order, whatever buffer the files stream through: larger than it here.
+	big := bytes.Repeat([]byte("# a comment line of the config\n"), 5000)
+	must(t, os.WriteFile(filepath.Join(dir, "b.hcl"), big, 0o644))
+	h := sha256.New()
+	for _, f := range []struct {
+		name string
+		b    []byte
+	}{{"a.hcl", []byte("global_defs {\n}\n")}, {"b.hcl", big}} {
+		fmt.Fprintf(h, "%s\x00%d\x00", f.name, len(f.b))
+		h.Write(f.b)
+	}
+	want := hex.EncodeToString(h.Sum(nil))[:16]
+	if got, err := Digest(dir); err != nil || got != want {
+		t.Errorf("Digest = %q, %v; want %q", got, err, want)
 	}
 }
 
