@@ -86,7 +86,7 @@ type Agent struct {
 	reloadErr string
 	badDigest string
 	stall     *stall
-	facts     runtime.Facts
+	facts     runtime.Facts // VRRP only: the health checker has the rest (see snapshotFactsLocked)
 	instances map[string]*instance
 	speakers  map[speakerKey]*speaker
 	pending   pending

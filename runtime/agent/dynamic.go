@@ -23,6 +23,10 @@ type dynamic struct {
 	tracker  *track.Manager
 	trackSig string
 	checker  *check.Manager
+	// health is where reconciles read the real servers' health and the
+	// virtual servers' quorum: checker, or once stopped the last one
+	// (nil before the first).
+	health   *check.Manager
 	links    map[string]runtime.LinkEvent
 	groups   map[string]*schema.SyncGroup // by member instance
 	groupSt  map[string]vrrp.State        // last notified group state
@@ -73,10 +77,8 @@ func (a *Agent) startDynamic(cfg *schema.Config) {
 
 	opts := check.Options{Clock: a.deps.Clock, Logger: a.log, Publish: a.healthEvent, Prober: a.deps.CheckProber, Runner: a.deps.CheckRunner}
 	c := check.New(cfg, opts)
-	f := c.Facts()
 	a.mu.Lock()
-	a.dyn.checker = c
-	a.facts.Health, a.facts.Quorum = f.Health, f.Quorum
+	a.dyn.checker, a.dyn.health = c, c
 	a.mu.Unlock()
 }
 
@@ -115,10 +117,6 @@ func (a *Agent) syncDynamic(cfg *schema.Config, restarted bool) {
 
 	if checker != nil {
 		checker.Update(cfg)
-		f := checker.Facts()
-		a.mu.Lock()
-		a.facts.Health, a.facts.Quorum = f.Health, f.Quorum
-		a.mu.Unlock()
 	}
 	if !rebuild {
 		return
@@ -301,22 +299,11 @@ func (a *Agent) followGroup(g *schema.SyncGroup, member string, from, to vrrp.St
 	}
 }
 
-// healthEvent receives the checkers' changes: the fact is recorded and a
-// reconcile scoped to the virtual server is queued.
+// healthEvent receives the checkers' changes: a reconcile scoped to the
+// virtual server is queued, which reads the checker's facts (see
+// scopedFactsLocked).
 func (a *Agent) healthEvent(e check.Event) {
 	a.mu.Lock()
-	switch e.Kind {
-	case check.HealthChanged:
-		if a.facts.Health == nil {
-			a.facts.Health = map[runtime.RealServerID]runtime.Health{}
-		}
-		a.facts.Health[e.RealServer] = e.Health
-	case check.QuorumChanged:
-		if a.facts.Quorum == nil {
-			a.facts.Quorum = map[string]bool{}
-		}
-		a.facts.Quorum[e.VirtualServer] = e.Quorum
-	}
 	if a.pending.servers == nil {
 		a.pending.servers = map[string]bool{}
 	}
@@ -325,20 +312,15 @@ func (a *Agent) healthEvent(e check.Event) {
 	a.poke()
 }
 
-// snapshotFactsLocked copies the facts for a reconcile (a.mu held).
+// snapshotFactsLocked copies the facts for a reconcile (a.mu held): the
+// VRRP roles, and the health checker's facts. The agent keeps no copy of
+// those (a real server's health is tens of bytes, and there may be tens of
+// thousands): it asks the checker.
 func (a *Agent) snapshotFactsLocked() runtime.Facts {
 	f := runtime.Facts{VRRP: cloneRoles(a.facts.VRRP)}
-	if a.facts.Health != nil {
-		f.Health = make(map[runtime.RealServerID]runtime.Health, len(a.facts.Health))
-		for k, v := range a.facts.Health {
-			f.Health[k] = v
-		}
-	}
-	if a.facts.Quorum != nil {
-		f.Quorum = make(map[string]bool, len(a.facts.Quorum))
-		for k, v := range a.facts.Quorum {
-			f.Quorum[k] = v
-		}
+	if a.dyn.health != nil {
+		cf := a.dyn.health.Facts()
+		f.Health, f.Quorum = cf.Health, cf.Quorum
 	}
 	return f
 }
@@ -347,29 +329,17 @@ func (a *Agent) snapshotFactsLocked() runtime.Facts {
 // of the named virtual servers only (a.mu held).
 func (a *Agent) scopedFactsLocked(servers map[string]bool) runtime.Facts {
 	f := runtime.Facts{VRRP: cloneRoles(a.facts.VRRP)}
-	if len(servers) == 0 || a.cfg == nil {
+	if len(servers) == 0 || a.cfg == nil || a.dyn.health == nil {
 		return f
 	}
-	if a.facts.Health != nil {
-		f.Health = map[runtime.RealServerID]runtime.Health{}
-	}
-	if a.facts.Quorum != nil {
-		f.Quorum = map[string]bool{}
-	}
+	var names []string
 	for _, vs := range a.cfg.VirtualServers {
-		if !servers[vs.Name] {
-			continue
-		}
-		for _, rs := range vs.RealServers {
-			id := runtime.RealServerID{VirtualServer: vs.Name, Addr: rs.Address}
-			if h, ok := a.facts.Health[id]; ok {
-				f.Health[id] = h
-			}
-		}
-		if q, ok := a.facts.Quorum[vs.Name]; ok {
-			f.Quorum[vs.Name] = q
+		if servers[vs.Name] {
+			names = append(names, vs.Name)
 		}
 	}
+	cf := a.dyn.health.FactsOf(names...)
+	f.Health, f.Quorum = cf.Health, cf.Quorum
 	return f
 }
 

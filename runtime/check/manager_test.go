@@ -461,6 +461,37 @@ func TestUpdateSameConfigKeepsState(t *testing.T) {
 	}
 }
 
+// TestFactsOf: FactsOf is Facts for the named virtual servers.
+func TestFactsOf(t *testing.T) {
+	web := &schema.VirtualServer{Name: "web", Address: ap("192.0.2.10:80"), DelayLoop: dur(10 * time.Second),
+		RealServers: []*schema.RealServer{tcpRS("203.0.113.1:80", 0, time.Second), tcpRS("203.0.113.2:80", 0, time.Second)}}
+	mail := &schema.VirtualServer{Name: "mail", Address: ap("192.0.2.10:25"), DelayLoop: dur(10 * time.Second), Quorum: 2,
+		RealServers: []*schema.RealServer{tcpRS("203.0.113.3:25", 0, time.Second)}}
+	h := newHarness(t, &schema.Config{VirtualServers: []*schema.VirtualServer{web, mail}}, nil)
+	h.prober.set("203.0.113.1:80#0", failed)
+	h.clock.Advance(0)
+	h.m.script.Wait()
+	for _, tt := range []struct {
+		name  string
+		names []string
+		want  []string
+	}{
+		{name: "none", want: nil},
+		{name: "web", names: []string{"web"},
+			want: []string{"quorum web true", "web/203.0.113.1:80 up=false weight=-1", "web/203.0.113.2:80 up=true weight=-1"}},
+		{name: "mail and an unknown one", names: []string{"mail", "nope"},
+			want: []string{"mail/203.0.113.3:25 up=true weight=-1", "quorum mail false"}},
+	} {
+		if diff := cmp.Diff(tt.want, upMap(h.m.FactsOf(tt.names...))); diff != "" {
+			t.Errorf("%s: facts (-want +got):\n%s", tt.name, diff)
+		}
+	}
+	all := upMap(h.m.Facts())
+	if diff := cmp.Diff(all, upMap(h.m.FactsOf("web", "mail"))); diff != "" {
+		t.Errorf("FactsOf every virtual server differs from Facts (-Facts +FactsOf):\n%s", diff)
+	}
+}
+
 // TestSpecsShareSettings: the checkers of real servers whose checks
 // differ only by address share their Settings (and pass reason when it
 // does not name the address), also after a reload, which keeps their

@@ -76,8 +76,31 @@ func (m *Manager) Snapshot() []VirtualServerStatus {
 func (m *Manager) Facts() runtime.Facts {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	f := runtime.Facts{Health: map[runtime.RealServerID]runtime.Health{}, Quorum: map[string]bool{}}
-	for _, vs := range m.vss {
+	return factsOf(m.vss)
+}
+
+// FactsOf is Facts for the named virtual servers only: the health of their
+// real servers and their quorum. Names the Manager does not know are left
+// out.
+func (m *Manager) FactsOf(names ...string) runtime.Facts {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	vss := make([]*vsState, 0, len(names))
+	for _, n := range names {
+		if vs := m.byName[n]; vs != nil {
+			vss = append(vss, vs)
+		}
+	}
+	return factsOf(vss)
+}
+
+func factsOf(vss []*vsState) runtime.Facts {
+	n := 0
+	for _, vs := range vss {
+		n += len(vs.rss)
+	}
+	f := runtime.Facts{Health: make(map[runtime.RealServerID]runtime.Health, n), Quorum: make(map[string]bool, len(vss))}
+	for _, vs := range vss {
 		f.Quorum[vs.cfg.Name] = vs.quorum
 		for _, rs := range vs.rss {
 			f.Health[rs.id()] = rs.health
