@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -243,6 +244,23 @@ func TestManagerOnTheLoop(t *testing.T) {
 		return n
 	}
 	waitFor(t, 3*time.Second, "every real server checked with one check at a time", func() bool { return checks() == len(rss) })
+	// A check that passes again keeps the last one's Reason: a check on
+	// the loop makes no string.
+	m.mu.Lock()
+	c := m.vss[0].rss[0].checkers[0]
+	reason, at := unsafe.StringData(c.lastReason), c.lastAt
+	m.mu.Unlock()
+	waitFor(t, 3*time.Second, "checked again", func() bool {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		return c.lastAt.After(at)
+	})
+	m.mu.Lock()
+	same := c.lastOK && unsafe.StringData(c.lastReason) == reason
+	m.mu.Unlock()
+	if !same {
+		t.Error("a check that passed again made its Reason anew")
+	}
 	m.Stop()
 	m.loop.x.mu.Lock()
 	defer m.loop.x.mu.Unlock()

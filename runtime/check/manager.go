@@ -166,8 +166,18 @@ type checker struct {
 // event loop.
 func (c *checker) attempted(res Result) {
 	<-c.m.sem
-	c.m.finish(c, res, c.attemptAt)
+	c.m.finish(c, res, c.attemptAt, true)
 	c.m.probes.Done()
+}
+
+// passReasonLocked is the Reason of an attempt of c on the event loop that
+// passed without one (a TCP_CHECK's, see attemptDone): the last attempt's
+// if it passed too, which is the same text, else made anew.
+func (c *checker) passReasonLocked() string {
+	if c.hasRun && c.lastOK && c.lastReason != "" {
+		return c.lastReason
+	}
+	return c.spec.passReason()
 }
 
 // New starts checking the real servers of cfg, which must be resolved
@@ -450,7 +460,7 @@ func (m *Manager) fire(c *checker) {
 		return
 	}
 	res := m.probe(spec)
-	m.finish(c, res, start)
+	m.finish(c, res, start, false)
 	m.probes.Done()
 }
 
@@ -471,13 +481,16 @@ func (m *Manager) scheduleLocked(c *checker, d time.Duration) {
 	c.timer = m.clock.AfterFunc(d, func() { m.fire(c) })
 }
 
-// finish records the result of an attempt of c that started at start and
-// schedules the next.
-func (m *Manager) finish(c *checker, res Result, start time.Time) {
+// finish records the result of an attempt of c that started at start
+// (on the event loop: onLoop) and schedules the next.
+func (m *Manager) finish(c *checker, res Result, start time.Time, onLoop bool) {
 	m.mu.Lock()
 	if c.stopped {
 		m.mu.Unlock()
 		return
+	}
+	if onLoop && res.OK && res.Reason == "" {
+		res.Reason = c.passReasonLocked()
 	}
 	evs := m.recordLocked(c, res, start)
 	delay := c.spec.DelayLoop

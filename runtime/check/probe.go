@@ -90,7 +90,7 @@ func (p *NetProber) canStart(s *Spec) bool {
 // goroutine, or from start's caller when it fails at once. s must not
 // change until then.
 func (p *NetProber) start(s *Spec, done func(Result)) {
-	a := &attempt{p: p, to: doneFunc(done)}
+	a := &attempt{p: p, to: &probeDone{s: s, f: done}}
 	a.run(s)
 }
 
@@ -104,15 +104,26 @@ type attempt struct {
 	to  attemptDone
 }
 
-// attemptDone is given the result of an attempt.
+// attemptDone is given the result of an attempt. The result of a
+// TCP_CHECK that passed comes without its Reason, which names the target
+// (s.passReason()): the receiver adds it, so that a check on the loop
+// makes no string (the Manager reuses the last attempt's).
 type attemptDone interface {
 	attempted(Result)
 }
 
-// doneFunc makes a func an attemptDone.
-type doneFunc func(Result)
+// probeDone gives the result of an attempt of s to f, with its Reason.
+type probeDone struct {
+	s *Spec
+	f func(Result)
+}
 
-func (f doneFunc) attempted(r Result) { f(r) }
+func (d *probeDone) attempted(r Result) {
+	if r.OK && r.Reason == "" {
+		r.Reason = d.s.passReason()
+	}
+	d.f(r)
+}
 
 // run starts the attempt of s; a's previous one must be over.
 func (a *attempt) run(s *Spec) {
@@ -142,7 +153,7 @@ func (a *attempt) exchanged(reply []byte, err error) {
 	case s.Kind != KindHTTP && err != nil:
 		r = fail("connect %s: %s", s.Conn.Target, why(err))
 	case s.Kind != KindHTTP:
-		r = s.passed()
+		r = Result{OK: true, Weight: -1} // the Reason is a.to's to add (see attemptDone)
 	default:
 		if r = httpVerdict(&s.URLs[a.url], reply, err); r.OK {
 			if a.url+1 < len(s.URLs) {

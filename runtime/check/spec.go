@@ -81,8 +81,6 @@ type Spec struct {
 	// Settings are the rest; never nil, and not to be modified: other
 	// Specs may share them.
 	*Settings
-
-	okReason string // passed's reason, made by Specs
 }
 
 // Settings are a checker's options but its connection.
@@ -108,6 +106,10 @@ type Settings struct {
 	// DNS_CHECK.
 	DNSType string `json:",omitzero"`
 	DNSName string `json:",omitzero"`
+
+	// passed's reason when it does not name the target (not TCP_CHECK's),
+	// made by Specs.
+	okReason string
 
 	// MISC_CHECK.
 	Command     string        `json:",omitzero"` // misc_path
@@ -149,7 +151,9 @@ func (s *Spec) Timeout() time.Duration {
 
 // passed is the result of an attempt of a TCP_CHECK, HTTP_GET or SSL_GET
 // that passed: "connect 192.0.2.5:80: ok", "GET /health: ok", "GET 2
-// urls: ok" (made once per spec: a check runs thousands of times).
+// urls: ok". A check runs thousands of times: HTTP_GET's is made once per
+// Settings; TCP_CHECK's names the target, and is made here, except on the
+// event loop (see attemptDone).
 func (s *Spec) passed() Result {
 	r := s.okReason
 	if r == "" {
@@ -239,12 +243,16 @@ func specs(vs *schema.VirtualServer, rs *schema.RealServer, scriptUser string, c
 		s.RealServer = id
 		s.Index = len(out)
 		s.Alpha = vs.Alpha
-		s.okReason = s.passReason()
-		if cache != nil {
-			s.Settings = cache.intern(s.Settings)
-			if s.Kind != KindTCP { // only a TCP_CHECK's names its target
+		if s.Kind != KindTCP { // a TCP_CHECK's names its target
+			s.okReason = s.passReason()
+			if cache != nil {
+				// Shared also by the Settings that name their
+				// target in their requests.
 				s.okReason = cache.reason(s.okReason)
 			}
+		}
+		if cache != nil {
+			s.Settings = cache.intern(s.Settings)
 		}
 		if out == nil {
 			out = make([]Spec, 0, len(rs.TCPChecks)+len(rs.HTTPGets)+len(rs.SSLGets)+
