@@ -50,6 +50,18 @@ type exchange struct {
 	finished bool
 }
 
+// timerTarget is what a loopTimer calls. An interface rather than a func:
+// the checkers that implement it keep their timer, so that a checker's
+// timer allocates no closure.
+type timerTarget interface {
+	timerFired()
+}
+
+// timerFunc makes a func a timerTarget.
+type timerFunc func()
+
+func (f timerFunc) timerFired() { f() }
+
 // exchangeDone is told how an exchange ended. An interface rather than a
 // func: the attempts that implement it are kept and reused, so that a
 // check allocates no closure.
@@ -70,15 +82,19 @@ type deadlineEntry struct {
 	t   *loopTimer
 }
 
-// loopTimer is a runtime.Timer run by the loop: its function is called on
+// loopTimer is a runtime.Timer run by the loop: its target is called on
 // the loop's goroutine, which is where the checks it starts run too, so a
-// check costs no goroutine and no wake-up of another thread.
+// check costs no goroutine and no wake-up of another thread. The Manager
+// keeps one in each checker (see startTimer).
 type loopTimer struct {
-	x       *exchanger
-	f       func()
-	gen     uint64
+	x   *exchanger
+	to  timerTarget
+	gen uint64
+	// How early it may fire, in nanoseconds (see maxTimerSlack): an
+	// int32 next to pending, to keep the checkers that hold a timer in a
+	// smaller size class.
+	slack   int32
 	pending bool
-	slack   time.Duration // how early it may fire (see maxTimerSlack)
 }
 
 func (t *loopTimer) Stop() bool {
@@ -273,17 +289,29 @@ func (x *exchanger) start(c Conn, req []byte, complete func([]byte) bool, done e
 // not block: every check on the loop waits for it. After close, the timer
 // never fires.
 func (x *exchanger) after(d time.Duration, f func()) (*loopTimer, error) {
-	t := &loopTimer{x: x, f: f}
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if x.closed {
-		return t, nil
-	}
-	if err := x.runLocked(); err != nil {
+	t := &loopTimer{}
+	if err := x.startTimer(t, d, timerFunc(f)); err != nil {
 		return nil, err
 	}
-	x.armLocked(t, d)
 	return t, nil
+}
+
+// startTimer is after for a timer t kept by the caller, which must not
+// be pending (the zero loopTimer, or one stopped or fired), calling
+// to.timerFired: no allocation.
+func (x *exchanger) startTimer(t *loopTimer, d time.Duration, to timerTarget) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	t.x, t.to = x, to
+	if x.closed {
+		t.gen++ // as armLocked would: not pending
+		return nil
+	}
+	if err := x.runLocked(); err != nil {
+		return err
+	}
+	x.armLocked(t, d)
+	return nil
 }
 
 func (x *exchanger) armLocked(t *loopTimer, d time.Duration) {
@@ -293,7 +321,7 @@ func (x *exchanger) armLocked(t *loopTimer, d time.Duration) {
 		return
 	}
 	t.pending = true
-	t.slack = min(maxTimerSlack, d/100)
+	t.slack = int32(min(maxTimerSlack, d/100))
 	x.timers++
 	at := time.Now().Add(d)
 	x.heap.push(deadlineEntry{at: at, gen: t.gen, t: t})
@@ -434,7 +462,7 @@ func (x *exchanger) loop(f *os.File, rc syscall.RawConn, epfd, tfd int) {
 	events := make([]unix.EpollEvent, 256)
 	var scratch [16 << 10]byte
 	var ended []*exchange
-	var due []func()
+	var due []timerTarget
 	idle := x.idle
 	if idle <= 0 {
 		idle = exchangeIdle
@@ -517,13 +545,13 @@ func (x *exchanger) loop(f *os.File, rc syscall.RawConn, epfd, tfd int) {
 		now = time.Now()
 		// Timers due within their slack fire with those due now: one
 		// wake-up for several checks. Deadlines are kept exactly.
-		for len(x.heap) > 0 && (!x.heap[0].at.After(now) || (x.heap[0].t != nil && !x.heap[0].at.After(now.Add(x.heap[0].t.slack)))) {
+		for len(x.heap) > 0 && (!x.heap[0].at.After(now) || (x.heap[0].t != nil && !x.heap[0].at.After(now.Add(time.Duration(x.heap[0].t.slack))))) {
 			d := x.heap.pop()
 			if t := d.t; t != nil {
 				if t.pending && t.gen == d.gen {
 					t.pending = false
 					x.timers--
-					due = append(due, t.f)
+					due = append(due, t.to)
 				}
 				continue
 			}
@@ -548,8 +576,8 @@ func (x *exchanger) loop(f *os.File, rc syscall.RawConn, epfd, tfd int) {
 		for _, e := range ended {
 			e.done.exchanged(e.reply, e.err)
 		}
-		for i, f := range due {
-			f()
+		for i, to := range due {
+			to.timerFired()
 			due[i] = nil
 		}
 		due = due[:0]

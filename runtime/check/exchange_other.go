@@ -33,3 +33,12 @@ func (t *loopTimer) Reset(_ time.Duration) bool { return false }
 func (x *exchanger) after(time.Duration, func()) (*loopTimer, error) {
 	return nil, errors.New("no event loop on this system")
 }
+
+// timerTarget is what a loopTimer calls.
+type timerTarget interface {
+	timerFired()
+}
+
+func (x *exchanger) startTimer(*loopTimer, time.Duration, timerTarget) error {
+	return errors.New("no event loop on this system")
+}

@@ -133,6 +133,10 @@ type rsState struct {
 	health    runtime.Health
 	dynWeight int32 // misc_dynamic weight, -1 when none has been set
 	notified  bool
+	// one holds checkers when there is one (as usual): the struct has
+	// room for it in its size class, a slice of its own would be another
+	// allocation.
+	one [1]*checker
 }
 
 // id names the real server.
@@ -156,11 +160,16 @@ type checker struct {
 	stopped    bool
 
 	// On the event loop: the attempt in flight (reused, see attempt),
-	// the manager it reports to and when it started.
+	// the manager it reports to and when it started, and the timer (timer
+	// when in use).
 	m         *Manager
 	att       attempt
 	attemptAt time.Time
+	lt        loopTimer
 }
+
+// timerFired implements timerTarget: c's loop timer fired.
+func (c *checker) timerFired() { c.m.fire(c) }
 
 // attempted implements attemptDone: the result of c's attempt on the
 // event loop.
@@ -335,7 +344,11 @@ func (m *Manager) buildRS(vs *vsState, cfg *schema.RealServer, ors *rsState, cac
 		}
 	}
 	specs := specs(vs.cfg, cfg, m.scriptUser, cache)
-	rs.checkers = make([]*checker, 0, len(specs))
+	if len(specs) == 1 {
+		rs.checkers = rs.one[:0]
+	} else {
+		rs.checkers = make([]*checker, 0, len(specs))
+	}
 	for i := range specs {
 		spec := &specs[i]
 		if ors != nil {
@@ -348,7 +361,7 @@ func (m *Manager) buildRS(vs *vsState, cfg *schema.RealServer, ors *rsState, cac
 				continue
 			}
 		}
-		c := &checker{rs: rs, spec: spec, up: !spec.Alpha}
+		c := &checker{rs: rs, spec: spec, up: !spec.Alpha, m: m}
 		m.scheduleLocked(c, m.jitter(spec.Warmup))
 		rs.checkers = append(rs.checkers, c)
 	}
@@ -454,7 +467,7 @@ func (m *Manager) fire(c *checker) {
 			m.probes.Done()
 			return
 		}
-		c.m, c.attemptAt = m, start
+		c.attemptAt = start
 		c.att.p, c.att.to = np, c
 		c.att.run(spec)
 		return
@@ -473,8 +486,8 @@ func (m *Manager) scheduleLocked(c *checker, d time.Duration) {
 			t.Reset(d) // the timer of the attempt that is calling this
 			return
 		}
-		if t, err := m.loop.x.after(d, func() { m.fire(c) }); err == nil {
-			c.timer = t
+		if err := m.loop.x.startTimer(&c.lt, d, c); err == nil {
+			c.timer = &c.lt
 			return
 		}
 	}
