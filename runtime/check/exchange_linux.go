@@ -75,8 +75,12 @@ const maxKeptReply = 4 << 10
 // A deadlineEntry is an exchange's deadline (t nil) or a timer's due time
 // in the loop's heap. Entries are not removed when their exchange ends or
 // their timer is stopped: gen tells a live entry from a stale one.
+//
+// at is in nanoseconds since the exchanger's epoch (see monoLocked): an
+// int64 rather than a time.Time, which is three words, as there is an
+// entry for every checker's timer.
 type deadlineEntry struct {
-	at  time.Time
+	at  int64
 	fd  int
 	gen uint64
 	t   *loopTimer
@@ -130,7 +134,7 @@ func (h *deadlines) push(d deadlineEntry) {
 	q := *h
 	for i := len(q) - 1; i > 0; {
 		parent := (i - 1) / 2
-		if !q[i].at.Before(q[parent].at) {
+		if q[i].at >= q[parent].at {
 			break
 		}
 		q[i], q[parent] = q[parent], q[i]
@@ -158,10 +162,10 @@ func (h deadlines) down(i int) {
 			return
 		}
 		j := l
-		if r := l + 1; r < len(h) && h[r].at.Before(h[l].at) {
+		if r := l + 1; r < len(h) && h[r].at < h[l].at {
 			j = r
 		}
-		if !h[j].at.Before(h[i].at) {
+		if h[j].at >= h[i].at {
 			return
 		}
 		h[i], h[j] = h[j], h[i]
@@ -188,6 +192,7 @@ type exchanger struct {
 	tfd     int       // timerfd in epfd: wakes the loop at sleep
 	armed   time.Time // what tfd is set to
 	sleep   time.Time // when the loop looks at the heap next
+	epoch   time.Time // the origin of the heap's times (see monoLocked)
 	gen     uint64
 	conns   map[int]*exchange
 	free    []*exchange // ended exchanges, for the next ones
@@ -272,7 +277,7 @@ func (x *exchanger) start(c Conn, req []byte, complete func([]byte) bool, done e
 		e.req = req
 	}
 	x.conns[fd] = e
-	x.heap.push(deadlineEntry{at: e.deadline, fd: fd, gen: e.gen})
+	x.heap.push(deadlineEntry{at: x.monoLocked(e.deadline), fd: fd, gen: e.gen})
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
 	if err := unix.EpollCtl(x.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		delete(x.conns, fd)
@@ -324,8 +329,22 @@ func (x *exchanger) armLocked(t *loopTimer, d time.Duration) {
 	t.slack = int32(min(maxTimerSlack, d/100))
 	x.timers++
 	at := time.Now().Add(d)
-	x.heap.push(deadlineEntry{at: at, gen: t.gen, t: t})
+	x.heap.push(deadlineEntry{at: x.monoLocked(at), gen: t.gen, t: t})
 	x.wakeAtLocked(at)
+}
+
+// monoLocked is t in the heap's terms: nanoseconds since x.epoch, on the
+// monotonic clock (t must have a monotonic reading, as time.Now's have).
+func (x *exchanger) monoLocked(t time.Time) int64 {
+	if x.epoch.IsZero() {
+		x.epoch = time.Now()
+	}
+	return int64(t.Sub(x.epoch))
+}
+
+// timeLocked is the inverse of monoLocked.
+func (x *exchanger) timeLocked(at int64) time.Time {
+	return x.epoch.Add(time.Duration(at))
 }
 
 func bindSocket(fd, family int, c Conn) error {
@@ -491,7 +510,7 @@ func (x *exchanger) loop(f *os.File, rc syscall.RawConn, epfd, tfd int) {
 			sysClose(tfd)
 			return
 		case x.popStaleLocked():
-			x.sleep = x.heap[0].at
+			x.sleep = x.timeLocked(x.heap[0].at)
 		default:
 			x.sleep = idleSince.Add(idle)
 		}
@@ -545,7 +564,8 @@ func (x *exchanger) loop(f *os.File, rc syscall.RawConn, epfd, tfd int) {
 		now = time.Now()
 		// Timers due within their slack fire with those due now: one
 		// wake-up for several checks. Deadlines are kept exactly.
-		for len(x.heap) > 0 && (!x.heap[0].at.After(now) || (x.heap[0].t != nil && !x.heap[0].at.After(now.Add(time.Duration(x.heap[0].t.slack))))) {
+		nowAt := x.monoLocked(now)
+		for len(x.heap) > 0 && (x.heap[0].at <= nowAt || (x.heap[0].t != nil && x.heap[0].at <= nowAt+int64(x.heap[0].t.slack))) {
 			d := x.heap.pop()
 			if t := d.t; t != nil {
 				if t.pending && t.gen == d.gen {
