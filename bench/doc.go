@@ -15,7 +15,8 @@
 //   - BenchmarkChecks: in the VM, health checks of thousands of real
 //     servers by hacfg and by keepalived's checker: CPU, memory, and the lag
 //     from a server going down to its IPVS change (HACFG_BENCH_* knobs in
-//     checks_test.go; HACFG_BENCH_PROFILE=1 brings out hacfg's CPU profile).
+//     checks_test.go; HACFG_BENCH_PROFILE=1 brings out hacfg's CPU profile,
+//     HACFG_BENCH_PROFILE=heap its heap profile and memory statistics).
 //   - BenchmarkConnectFloor: in the VM, the kernel's cost of one TCP check
 //     made with bare system calls: the floor under BenchmarkChecks.
 //
