@@ -362,10 +362,14 @@ func (s *Scheduler) pumpLocked(k lineKey) {
 			addrs[i] = p.addr
 		}
 		l.queue = l.queue[n:]
-		l.next = now.Add(head.interval)
 		if err := s.a.Announce(k.iface, addrs, head.inst.hw); err != nil {
 			s.log.Warn("announce failed", "instance", head.inst.name, "interface", k.iface, "reason", head.reason, "err", err)
 		}
+		// The pause runs from when the packet left: sending may take a
+		// while (the first one opens the line's sockets), and the next
+		// must not follow it sooner than the interval.
+		now = s.clock.Now()
+		l.next = now.Add(head.interval)
 	}
 	switch {
 	case len(l.queue) > 0 && l.timer == nil:
