@@ -42,6 +42,7 @@ type exchange struct {
 	gen      uint64
 	deadline time.Time
 	req      []byte // left to write; nil once written, or for a bare connect
+	own      []byte // a request built here (see start's hostReq)
 	reading  bool   // connected and written: reading the reply
 	reply    []byte
 	complete func(reply []byte) bool // nil: connect only
@@ -210,13 +211,14 @@ func (x *exchanger) supported(c Conn) bool {
 }
 
 // start connects to c.Target (from c's bind address) and, when req is not
-// empty, writes req and reads the reply until complete says it is whole
+// empty, writes req (with hostReq, req followed by c.Target and
+// requestTail) and reads the reply until complete says it is whole
 // or the peer closes; all within c.Timeout. done.exchanged is called exactly once,
 // from the loop's goroutine or (for an immediate failure) from start's
 // caller, with the reply so far and the error that ended it, if any: a
 // *net.OpError for a system call, os.ErrDeadlineExceeded for the timeout,
 // errStopped after close. complete must be nil for a bare connect.
-func (x *exchanger) start(c Conn, req []byte, complete func([]byte) bool, done exchangeDone) {
+func (x *exchanger) start(c Conn, req []byte, hostReq bool, complete func([]byte) bool, done exchangeDone) {
 	family := unix.AF_INET6
 	if c.Target.Addr().Unmap().Is4() {
 		family = unix.AF_INET
@@ -272,8 +274,14 @@ func (x *exchanger) start(c Conn, req []byte, complete func([]byte) bool, done e
 		e = new(exchange)
 	}
 	x.gen++
-	*e = exchange{fd: fd, gen: x.gen, deadline: deadline, reply: e.reply[:0], complete: complete, done: done}
-	if len(req) > 0 {
+	*e = exchange{fd: fd, gen: x.gen, deadline: deadline, reply: e.reply[:0], own: e.own[:0], complete: complete, done: done}
+	switch {
+	case hostReq:
+		// req is the head of an HTTP request whose Host is the target
+		// (see requestHead): the rest goes after it in e's own buffer.
+		e.own = append(c.Target.AppendTo(append(e.own, req...)), requestTail...)
+		e.req = e.own
+	case len(req) > 0:
 		e.req = req
 	}
 	x.conns[fd] = e
@@ -616,11 +624,14 @@ func (x *exchanger) loop(f *os.File, rc syscall.RawConn, epfd, tfd int) {
 
 // recycleLocked keeps e, whose done has returned, for a later exchange.
 func (x *exchanger) recycleLocked(e *exchange) {
-	reply := e.reply[:0]
+	reply, own := e.reply[:0], e.own[:0]
 	if cap(reply) > maxKeptReply {
 		reply = nil
 	}
-	*e = exchange{reply: reply}
+	if cap(own) > maxKeptReply {
+		own = nil
+	}
+	*e = exchange{reply: reply, own: own}
 	if len(x.free) < 1024 {
 		x.free = append(x.free, e)
 	}

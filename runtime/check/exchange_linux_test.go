@@ -1,6 +1,7 @@
 package check
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -402,5 +403,54 @@ func TestDeadlinesHeapOrder(t *testing.T) {
 	}
 	if len(h) != len(want) {
 		t.Fatalf("%d entries left, want %d", len(h), len(want))
+	}
+}
+
+// TestEventLoopRequestBytes: the loop sends the request buildRequest
+// makes, whether the url names its Host (the request is built once) or
+// the Host is the target's address (the loop writes it after the shared
+// head), for IPv4 and IPv6 targets and a path that needs escaping.
+func TestEventLoopRequestBytes(t *testing.T) {
+	for _, tt := range []struct{ listen, host, path string }{
+		{"127.0.0.1:0", "", "/health"},
+		{"127.0.0.1:0", "www.example.com", "/health"},
+		{"[::1]:0", "", "/a b?x=1"},
+	} {
+		ln := listen(t, "tcp", tt.listen)
+		got := make(chan string, 1)
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				got <- err.Error()
+				return
+			}
+			defer c.Close()
+			var req []byte
+			buf := make([]byte, 512)
+			for !bytes.HasSuffix(req, []byte("\r\n\r\n")) {
+				n, err := c.Read(buf)
+				if err != nil {
+					break
+				}
+				req = append(req, buf[:n]...)
+			}
+			got <- string(req)
+			io.WriteString(c, "HTTP/1.0 200 OK\r\n\r\n")
+		}()
+		target := addrOf(ln.Addr())
+		s := specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: target, HTTPGets: []*schema.HTTPCheck{{
+			URLs: []*schema.URL{{Path: tt.path, Virtualhost: tt.host}},
+		}}})
+		if (s.URLs[0].req == nil) != (tt.host == "") {
+			t.Errorf("%s %q: request built once = %v, want %v", tt.listen, tt.host, s.URLs[0].req != nil, tt.host != "")
+		}
+		p := &NetProber{}
+		if r := p.Probe(context.Background(), s); !r.OK {
+			t.Errorf("%s %q: %s", tt.listen, tt.host, r.Reason)
+		}
+		p.Close()
+		if want := string(buildRequest(target, s.URLs[0])); <-got != want {
+			t.Errorf("%s %q: the server read a request other than %q", tt.listen, tt.host, want)
+		}
 	}
 }

@@ -13,7 +13,7 @@ type exchanger struct{}
 
 func (x *exchanger) supported(Conn) bool { return false }
 
-func (x *exchanger) start(_ Conn, _ []byte, _ func([]byte) bool, done exchangeDone) {
+func (x *exchanger) start(_ Conn, _ []byte, _ bool, _ func([]byte) bool, done exchangeDone) {
 	done.exchanged(nil, errors.New("no event loop on this system"))
 }
 

@@ -80,14 +80,25 @@ func (u *URLSpec) request(s *Spec) []byte {
 	return buildRequest(s.Conn.Target, *u)
 }
 
-func buildRequest(target netip.AddrPort, u URLSpec) []byte {
+// requestTail ends every request, after its Host header's value.
+const requestTail = "\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\n\r\n"
+
+// requestHead is u's request up to its Host header's value, which is u.Host
+// or, without one, the target's address: the real servers of a virtual
+// server share the head (and with it their Settings), and the event loop
+// writes the address after it (see exchanger.start).
+func requestHead(u URLSpec) []byte {
 	uri := u.Path
 	if !strings.HasPrefix(uri, "/") {
 		uri = "/" + uri
 	}
-	if p, err := url.Parse("http://" + target.String() + uri); err == nil {
+	if p, err := url.Parse("http://host" + uri); err == nil {
 		uri = p.RequestURI() // escapes what must not go on the request line
 	}
+	return []byte("GET " + uri + " HTTP/1.1\r\nHost: ")
+}
+
+func buildRequest(target netip.AddrPort, u URLSpec) []byte {
 	host := u.Host
 	if host == "" {
 		host = target.String()
@@ -100,7 +111,7 @@ func buildRequest(target netip.AddrPort, u URLSpec) []byte {
 		}
 		return r
 	}, host)
-	return []byte("GET " + uri + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\n\r\n")
+	return append(append(requestHead(u), host...), requestTail...)
 }
 
 // headerEnd returns the length of the header of an HTTP response (status

@@ -506,7 +506,7 @@ func TestSpecsShareSettings(t *testing.T) {
 			tcpRS("203.0.113.1:80", 0, time.Second), tcpRS("203.0.113.2:80", 0, time.Second),
 			tcpRS("203.0.113.3:80", 1, time.Second), // another retry
 			httpRS("203.0.113.4:80", "www.example.com"), httpRS("203.0.113.5:80", "www.example.com"),
-			httpRS("203.0.113.6:80", ""), httpRS("203.0.113.7:80", ""), // the Host header is the address
+			httpRS("203.0.113.6:80", ""), httpRS("203.0.113.7:80", ""), // the Host header is the address, added by the loop
 		}})
 	}
 	h := newHarness(t, mk(), nil)
@@ -546,7 +546,7 @@ func TestSpecsShareSettings(t *testing.T) {
 		}
 		return out, cs
 	}
-	want := []string{"1=2", "4=5", "4~5", "4~6", "4~7", "5~6", "5~7", "6~7"}
+	want := []string{"1=2", "4=5", "4~5", "4~6", "4~7", "5~6", "5~7", "6=7", "6~7"}
 	got, before := sharing()
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("sharing (-want +got):\n%s", diff)

@@ -134,7 +134,7 @@ func (a *attempt) run(s *Spec) {
 func (a *attempt) next() {
 	s := a.s
 	if s.Kind != KindHTTP {
-		a.p.x.start(s.Conn, nil, nil, a)
+		a.p.x.start(s.Conn, nil, false, nil, a)
 		return
 	}
 	u := &s.URLs[a.url]
@@ -142,7 +142,11 @@ func (a *attempt) next() {
 	if u.Digest != "" {
 		complete = bodyComplete
 	}
-	a.p.x.start(s.Conn, u.request(s), complete, a)
+	if u.req != nil {
+		a.p.x.start(s.Conn, u.req, false, complete, a)
+		return
+	}
+	a.p.x.start(s.Conn, u.head, true, complete, a) // the loop adds the target
 }
 
 // exchanged implements exchangeDone.

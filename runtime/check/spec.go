@@ -57,7 +57,8 @@ type URLSpec struct {
 	Status schema.StatusCodes `json:",omitzero"` // empty: 200-299
 	Host   string             `json:",omitzero"` // Host header (and SNI); empty: the target address
 
-	req []byte // the request, built once (see request)
+	req  []byte // the request, built once when it does not name the target (see request)
+	head []byte // else the request up to the target's address (see requestHead)
 }
 
 // Spec is one checker of one real server with every default applied: what
@@ -211,12 +212,14 @@ func (c *settingsCache) intern(st *Settings) *Settings {
 	if err != nil {
 		panic(fmt.Sprintf("check: marshal settings: %v", err)) // plain data: cannot fail
 	}
-	// The requests are not marshaled, and may hold the target's address
-	// (as the Host header).
+	// The requests are not marshaled. They name no target: a request that
+	// would is kept as its head (see requestHead).
 	c.key = append(c.key[:0], b...)
 	for _, u := range st.URLs {
 		c.key = append(c.key, 0)
 		c.key = append(c.key, u.req...)
+		c.key = append(c.key, 0)
+		c.key = append(c.key, u.head...)
 	}
 	if cached := c.settings[string(c.key)]; cached != nil {
 		return cached
@@ -326,7 +329,11 @@ func httpSpec(kind Kind, vs *schema.VirtualServer, rs *schema.RealServer, c *sch
 			path = "/"
 		}
 		us := URLSpec{Path: path, Digest: strings.ToLower(u.Digest), Status: u.StatusCode, Host: host}
-		us.req = buildRequest(s.Conn.Target, us)
+		if host != "" {
+			us.req = buildRequest(s.Conn.Target, us)
+		} else {
+			us.head = requestHead(us)
+		}
 		s.URLs = append(s.URLs, us)
 	}
 	if kind == KindSSL {
