@@ -14,6 +14,7 @@ import (
 
 	"github.com/hacfg/hacfg/bench"
 	"github.com/hacfg/hacfg/runtime/agent"
+	"github.com/hacfg/hacfg/runtime/announce"
 )
 
 // labMargin is the scheduling slack allowed on top of protocol timers on a
@@ -386,6 +387,14 @@ func labReload(t *testing.T, bin string) {
 	}
 	if err := bench.Poll(time.Second, 5*time.Millisecond, func() bool { return h1.HasAddr("192.0.2.10") && h1.HasAddr("192.0.2.20") }); err != nil {
 		t.Fatalf("lb1 lacks its VIPs:\n%s", h1.Addrs())
+	}
+	// VI_1's first announcements trail its VIP by a few milliseconds: count
+	// from after the whole first set (garp_master_repeat of them; the
+	// second set is garp_master_delay, 5 s, away).
+	if err := bench.Poll(2*time.Second, 5*time.Millisecond, func() bool {
+		return len(capture.Frames(bench.Announces(labVIPAddr, nil, time.Time{}))) >= announce.DefaultRepeat
+	}); err != nil {
+		t.Fatalf("VI_1's first %d announcements not seen: %v", announce.DefaultRepeat, err)
 	}
 	before1, before2 := a1.Instance("VI_1"), a2.Instance("VI_1")
 	digest := a1.Status().Digest
