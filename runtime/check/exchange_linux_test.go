@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"os"
 	"slices"
 	"strings"
 	"syscall"
@@ -299,31 +298,14 @@ func TestEventLoopClosesWithReset(t *testing.T) {
 // TestEventLoopIPv6: TCP and HTTP checks to an IPv6 real server (and from
 // an IPv6 bind address) go through the event loop too.
 func TestEventLoopIPv6(t *testing.T) {
-	ln, err := net.Listen("tcp6", "[::1]:0")
-	if err != nil {
-		if os.Getenv("HACFG_REQUIRE_ALL") == "1" {
-			t.Fatalf("no IPv6 loopback: %v", err)
+	ln := listenIPv6(t)
+	seen := recordingServer(ln, func(c net.Conn) {
+		defer c.Close()
+		buf := make([]byte, 1024)
+		if n, _ := c.Read(buf); n > 0 && strings.HasPrefix(string(buf[:n]), "GET ") {
+			io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
 		}
-		t.Skipf("no IPv6 loopback here: %v", err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	seen := make(chan string, 10)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			seen <- c.RemoteAddr().String()
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 1024)
-				if n, _ := c.Read(buf); n > 0 && strings.HasPrefix(string(buf[:n]), "GET ") {
-					io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-				}
-			}()
-		}
-	}()
+	})
 	addr := addrOf(ln.Addr())
 	tests := []struct {
 		name string
@@ -416,7 +398,12 @@ func TestEventLoopRequestBytes(t *testing.T) {
 		{"127.0.0.1:0", "www.example.com", "/health"},
 		{"[::1]:0", "", "/a b?x=1"},
 	} {
-		ln := listen(t, "tcp", tt.listen)
+		var ln net.Listener
+		if tt.listen == "[::1]:0" {
+			ln = listenIPv6(t)
+		} else {
+			ln = listen(t, "tcp", tt.listen)
+		}
 		got := make(chan string, 1)
 		go func() {
 			c, err := ln.Accept()

@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -45,17 +46,7 @@ func probe(s *Spec) Result {
 
 func TestTCPCheck(t *testing.T) {
 	ln := listen(t, "tcp", "127.0.0.1:0")
-	seen := make(chan string, 10)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			seen <- c.RemoteAddr().String()
-			c.Close()
-		}
-	}()
+	seen := recordingServer(ln, func(c net.Conn) { c.Close() })
 	up := addrOf(ln.Addr())
 	closed := listen(t, "tcp", "127.0.0.1:0")
 	down := addrOf(closed.Addr())

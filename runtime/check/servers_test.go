@@ -37,6 +37,39 @@ func listen(t *testing.T, network, addr string) net.Listener {
 	return ln
 }
 
+// listenIPv6 listens on [::1]; without IPv6 loopback the test is skipped
+// (fails under HACFG_REQUIRE_ALL, as in CI).
+func listenIPv6(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		if os.Getenv("HACFG_REQUIRE_ALL") == "1" {
+			t.Fatalf("no IPv6 loopback: %v", err)
+		}
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	return ln
+}
+
+// recordingServer accepts on ln until it closes, sends each connection's
+// remote address to the returned channel (which holds 10) and hands the
+// connection to serve on a goroutine of its own; serve closes it.
+func recordingServer(ln net.Listener, serve func(net.Conn)) <-chan string {
+	seen := make(chan string, 10)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			seen <- c.RemoteAddr().String()
+			go serve(c)
+		}
+	}()
+	return seen
+}
+
 func addrOf(a net.Addr) netip.AddrPort {
 	switch a := a.(type) {
 	case *net.TCPAddr:
