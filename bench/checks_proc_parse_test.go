@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"os"
 	"testing"
 	"time"
 
@@ -57,5 +58,40 @@ func TestCkParseStatusKiB(t *testing.T) {
 				t.Errorf("%s (-want +got):\n%s", tt.field, diff)
 			}
 		})
+	}
+}
+
+func TestCkParseRollup(t *testing.T) {
+	// A real smaps_rollup, shortened.
+	rollup := "00400000-7ffd3a1ff000 ---p 00000000 00:00 0                          [rollup]\n" +
+		"Rss:               18912 kB\nPss:               18850 kB\nPss_Anon:           8610 kB\nPss_File:              4 kB\n" +
+		"Pss_Shmem:         10236 kB\nShared_Clean:         64 kB\nAnonymous:          8612 kB\nSwap:                  0 kB\n"
+	got, err := ckParseRollup([]byte(rollup))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(ckRollup{rss: 18912, pss: 18850, anon: 8612}, got, cmp.AllowUnexported(ckRollup{})); diff != "" {
+		t.Errorf("rollup (-want +got):\n%s", diff)
+	}
+	if _, err := ckParseRollup([]byte("Rss: 1 kB\nPss: 1 kB\n")); err == nil {
+		t.Error("no Anonymous line: want an error")
+	}
+}
+
+func TestCkPeakSamplerSelf(t *testing.T) {
+	// The sampler reads this process's page tables: its peak covers at
+	// least what is resident now.
+	now, err := ckReadRollup(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := ckSamplePeak(os.Getpid())
+	time.Sleep(3 * ckPeakEvery)
+	s.stop()
+	if s.samples < 2 {
+		t.Errorf("%d samples in %s, want at least 2", s.samples, 3*ckPeakEvery)
+	}
+	if s.peak < now.rss/2 || s.main != s.peak {
+		t.Errorf("peak %d KiB, main %d KiB; resident before %d KiB", s.peak, s.main, now.rss)
 	}
 }

@@ -64,7 +64,7 @@ func BenchmarkChecks(b *testing.B) {
 	}
 	vmBench{
 		inVM:    "BenchmarkChecksInVM",
-		passEnv: []string{ckEnvRS, ckEnvLoop, ckEnvPerVS, ckEnvKinds, ckEnvWindow, ckEnvSettle, ckEnvSamples, ckEnvWho, ckEnvVerbose, ckEnvClock, ckEnvProfile, ckEnvHacfgEnv},
+		passEnv: []string{ckEnvRS, ckEnvLoop, ckEnvPerVS, ckEnvKinds, ckEnvWindow, ckEnvSettle, ckEnvSamples, ckEnvWho, ckEnvVerbose, ckEnvClock, ckEnvProfile, ckEnvHacfgEnv, ckEnvResident, ckEnvFaultAround},
 		memory:  3072, timeout: 25 * time.Minute,
 		// The TSC as clocksource, as on real hardware (see ckClocksource).
 		kernelArgs: []string{"tsc=reliable"},
@@ -92,7 +92,10 @@ func BenchmarkChecks(b *testing.B) {
 //   - load: from the checker's start until IPVS holds every real server;
 //   - CPU seconds per second of the checker's processes (utime + stime
 //     from /proc/PID/stat) over a window, after a settling time;
-//   - peak memory: VmHWM of each process;
+//   - peak memory: the largest sum of the processes' resident sets, sampled
+//     from their page tables every 20 ms (see ckRollup: the kernel's VmHWM
+//     counters trail the truth), with VmHWM and the proportional set size
+//     printed too;
 //   - lag: a sample of real servers, each in a different virtual server,
 //     is taken down at once (TCP: listener closed; HTTP: 503), and IPVS is
 //     polled every millisecond until each one's destination is gone (or
@@ -140,6 +143,11 @@ func BenchmarkChecksInVM(b *testing.B) {
 	}
 	if err := ckClocksource(os.Getenv(ckEnvClock)); err != nil {
 		b.Fatal(err)
+	}
+	if v := os.Getenv(ckEnvFaultAround); v != "" {
+		if err := ckSetFaultAround(v); err != nil {
+			b.Fatal(err)
+		}
 	}
 	for range b.N {
 		for _, kind := range kinds {
@@ -222,14 +230,15 @@ type ckResult struct {
 	vmBusy     float64       // VM CPUs busy in the window, 0..1
 	destsAfter int           // IPVS destinations at the end of the window
 	checks     int64         // connections the real servers accepted in the window
-	hwm        []int64       // VmHWM of each process, KiB, main process first
-	rss        int64         // VmRSS of all processes at the window's end, KiB
+	hwm        []int64       // VmHWM of each process, KiB, main process first (kernel counters, see ckRollup)
+	peak       int64         // largest resident set of all processes, sampled from their page tables, KiB
+	peakMain   int64         // the same, main process only
+	rss        int64         // resident set of all processes at the window's end (page tables), KiB
+	pss        int64         // their proportional set size (shared pages split between them), KiB
 	lags       []time.Duration
 	missed     int           // sampled real servers whose destination stayed
 	pollRound  time.Duration // mean time between two looks at one destination
 }
-
-func (r *ckResult) hwmMain() int64 { return r.hwm[0] }
 
 func (r *ckResult) hwmTotal() int64 {
 	var s int64
@@ -288,7 +297,9 @@ func ckMeasure(b *testing.B, c ckContender, set ckSet, dir, hclPath, kaPath stri
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	sampler := ckSamplePeak(cmd.Process.Pid)
 	defer func() {
+		sampler.stop()
 		ckStop(cmd, exited)
 		ckFlush(kern)
 		ckPrintProfile(filepath.Join(dir, c.name+".pprof"), c.name+" "+string(set.kind))
@@ -349,16 +360,23 @@ func ckMeasure(b *testing.B, c ckContender, set ckSet, dir, hclPath, kaPath stri
 		return nil, failed(err)
 	}
 	for _, p := range ckTree(pid) {
-		if v, err := ckStatusKiB(p, "VmRSS"); err == nil {
-			r.rss += v
-		}
 		// Where the resident set is: anonymous (heap, stacks) or the
 		// program and its libraries (file pages; shared memory pages
 		// when they live in the VM's initramfs).
-		anon, _ := ckStatusKiB(p, "RssAnon")
-		file, _ := ckStatusKiB(p, "RssFile")
-		shmem, _ := ckStatusKiB(p, "RssShmem")
-		fmt.Printf("  process %d at the window's end: RssAnon %d KiB, RssFile %d KiB, RssShmem %d KiB\n", p, anon, file, shmem)
+		ru, err := ckReadRollup(p)
+		if err != nil {
+			return nil, failed(err)
+		}
+		r.rss += ru.rss
+		r.pss += ru.pss
+		vmRSS, _ := ckStatusKiB(p, "VmRSS")
+		fmt.Printf("  process %d at the window's end: Rss %d KiB (anonymous %d, program and libraries %d), Pss %d KiB; VmRSS (counters) %d KiB\n",
+			p, ru.rss, ru.anon, ru.rss-ru.anon, ru.pss, vmRSS)
+	}
+	if os.Getenv(ckEnvResident) == "1" {
+		if err := ckResident(os.Stdout, pid); err != nil {
+			fmt.Printf("  %v\n", err)
+		}
 	}
 	fmt.Printf("  %.3f CPU s/s over %s, %.1f checks/s; %d destinations at its end\n", r.cpu.Seconds()/r.window.Seconds(), r.window.Round(time.Millisecond), float64(r.checks)/r.window.Seconds(), r.destsAfter)
 
@@ -383,7 +401,19 @@ func ckMeasure(b *testing.B, c ckContender, set ckSet, dir, hclPath, kaPath stri
 		}
 		r.hwm = append(r.hwm, h)
 	}
-	fmt.Printf("  VmHWM %v KiB\n", r.hwm)
+	sampler.stop()
+	r.peak, r.peakMain = sampler.peak, sampler.main
+	if os.Getenv(ckEnvResident) == "1" {
+		fmt.Printf("  resident set in the first seconds (time, Rss KiB, anonymous KiB):")
+		for i, t := range sampler.timeline {
+			if i%5 == 0 || t.rss == r.peak {
+				fmt.Printf(" %s %d %d;", t.at.Round(time.Millisecond), t.rss, t.anon)
+			}
+		}
+		fmt.Println()
+	}
+	fmt.Printf("  peak Rss %d KiB (main process %d; anonymous %d; %s after the start; %d samples); VmHWM (counters) %v KiB\n",
+		r.peak, r.peakMain, sampler.anon, sampler.at.Round(time.Millisecond), sampler.samples, r.hwm)
 	return r, nil
 }
 
@@ -708,9 +738,11 @@ func ckPrint(w io.Writer, set ckSet, window time.Duration, rs []*ckResult) {
 	row("VM CPUs busy in the window (%)", func(r *ckResult) float64 { return 100 * r.vmBusy }, "%.1f", "")
 	row("VM CPUs busy before start (%)", func(r *ckResult) float64 { return 100 * r.idleBusy }, "%.1f", "")
 	row("destinations at the window's end", func(r *ckResult) float64 { return float64(r.destsAfter) }, "%.0f", fmt.Sprint(set.n))
-	row("peak RSS, main process (MiB)", func(r *ckResult) float64 { return float64(r.hwmMain()) / 1024 }, "%.1f", "")
-	row("peak RSS, all processes (MiB)", func(r *ckResult) float64 { return float64(r.hwmTotal()) / 1024 }, "%.1f", "hacfg < keepalived")
+	row("peak RSS, main process (MiB)", func(r *ckResult) float64 { return float64(r.peakMain) / 1024 }, "%.1f", "")
+	row("peak RSS, all processes (MiB)", func(r *ckResult) float64 { return float64(r.peak) / 1024 }, "%.1f", "hacfg < keepalived")
+	row("VmHWM, all processes (MiB, kernel counters)", func(r *ckResult) float64 { return float64(r.hwmTotal()) / 1024 }, "%.1f", "")
 	row("RSS at the window's end, all (MiB)", func(r *ckResult) float64 { return float64(r.rss) / 1024 }, "%.1f", "")
+	row("PSS at the window's end, all (MiB)", func(r *ckResult) float64 { return float64(r.pss) / 1024 }, "%.1f", "")
 	row("processes", func(r *ckResult) float64 { return float64(len(r.hwm)) }, "%.0f", "")
 	row("lag down → IPVS, median (ms)", func(r *ckResult) float64 { return msf(r.lag(0.5)) }, "%.1f", "")
 	row("lag down → IPVS, worst (ms)", func(r *ckResult) float64 { return msf(r.lag(1)) }, "%.1f", fmt.Sprintf("≤ %.0f", msf(bound)))
@@ -739,7 +771,7 @@ func ckPrint(w io.Writer, set ckSet, window time.Duration, rs []*ckResult) {
 		for _, k := range rs {
 			if k.who == "keepalived" {
 				fmt.Fprintf(w, "; CPU vs keepalived: %s; memory vs keepalived: %s",
-					verdict(r.cpu.Seconds()/r.window.Seconds() < k.cpu.Seconds()/k.window.Seconds()), verdict(r.hwmTotal() < k.hwmTotal()))
+					verdict(r.cpu.Seconds()/r.window.Seconds() < k.cpu.Seconds()/k.window.Seconds()), verdict(r.peak < k.peak))
 			}
 		}
 		fmt.Fprintln(w)
@@ -760,7 +792,7 @@ func ckReport(b *testing.B, set ckSet, rs []*ckResult) {
 		}
 		p := kind + "-" + who + "-"
 		b.ReportMetric(r.cpu.Seconds()/r.window.Seconds(), p+"cpu-s/s")
-		b.ReportMetric(float64(r.hwmTotal())/1024, p+"MiB")
+		b.ReportMetric(float64(r.peak)/1024, p+"MiB")
 		b.ReportMetric(r.lag(0.5).Seconds()*1000, p+"lag-med-ms")
 		b.ReportMetric(r.lag(1).Seconds()*1000, p+"lag-max-ms")
 		if r.missed > 0 {
