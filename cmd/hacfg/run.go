@@ -109,6 +109,8 @@ func (w agentWiring) deps() (agent.Deps, func(), error) {
 		LinkWatcher: links,
 		Clock:       clock,
 		Log:         w.log,
+		// The agent keeps mapped only the program pages it runs.
+		ReleaseProgram: linux.ReleaseProgramPages,
 	}
 	return deps, func() { links.Close(); sched.Close(); ann.Close(); kern.Close() }, nil
 }

@@ -47,6 +47,12 @@ type Deps struct {
 	// probes and script runner (tests); nil: the real ones.
 	CheckProber check.Prober
 	CheckRunner check.Runner
+	// ReleaseProgram, if set, drops the process's mappings of its own
+	// program's pages (linux.ReleaseProgramPages): the agent calls it as
+	// it starts and after each config load and the reconcile that follows,
+	// so the code only those run (package initializers, the config
+	// decoder) does not stay in its resident set.
+	ReleaseProgram func() (int64, error)
 }
 
 // Announcer is what the agent needs of an announce.Scheduler.
@@ -256,6 +262,7 @@ func (e *ConfigError) Error() string { return "invalid config:\n" + e.Text }
 // Run loads the config, starts the VRRP instances and serves until ctx is
 // done, then shuts down gracefully. The first config must be valid.
 func (a *Agent) Run(ctx context.Context) error {
+	a.releaseProgram() // what the package initializers touched
 	a.lean = leanMemory()
 	defer a.endLean()
 	_, cfg, node, digest, err := a.loadConfig()
@@ -280,6 +287,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		return fmt.Errorf("start: %w", err)
 	}
 	a.syncDynamic(cfg, restarted)
+	a.releaseProgram() // the config decoder's, before the first reconcile's peak
 	a.poke()
 
 	watchErr := make(chan error, 1)
@@ -709,15 +717,30 @@ func masterDownInterval(c vrrp.Config) time.Duration {
 	return 3*c.AdvertInterval + skew
 }
 
-// process runs the pending reconciles: scoped ones for the facts that
-// changed, or a full one.
 // endLean ends a lean-memory phase, if one is on.
 func (a *Agent) endLean() {
 	if a.lean != nil {
 		a.lean()
 		a.lean = nil
+		a.releaseProgram()
 	}
 }
+
+// releaseProgram drops the mappings of program pages (Deps.ReleaseProgram).
+func (a *Agent) releaseProgram() {
+	if a.deps.ReleaseProgram == nil {
+		return
+	}
+	n, err := a.deps.ReleaseProgram()
+	if err != nil {
+		a.log.Debug("release program pages", "err", err)
+		return
+	}
+	a.log.Debug("released program pages", "bytes", n)
+}
+
+// process runs the pending reconciles: scoped ones for the facts that
+// changed, or a full one.
 
 func (a *Agent) process() {
 	defer a.endLean()

@@ -1,0 +1,15 @@
+//go:build !linux
+
+package linux
+
+import (
+	"fmt"
+
+	"github.com/hacfg/hacfg/runtime"
+)
+
+// ReleaseProgramPages returns an error wrapping runtime.ErrUnsupported on
+// systems other than Linux.
+func ReleaseProgramPages() (int64, error) {
+	return 0, fmt.Errorf("release program pages: not on Linux: %w", runtime.ErrUnsupported)
+}
