@@ -92,6 +92,13 @@ func (r *Reconciler) plan(cfg *schema.Config, facts runtime.Facts, opts PlanOpti
 	if err != nil {
 		return nil, nil, err
 	}
+	return r.planFor(cfg, desired, assumed, opts)
+}
+
+// planFor is plan for a desired state already computed: Reconcile's
+// verification compares the kernel with the same desired state it
+// applied, without building it again.
+func (r *Reconciler) planFor(cfg *schema.Config, desired State, assumed []string, opts PlanOptions) (*Plan, *Observed, error) {
 	obs, err := observeIndexed(r.Kernel, opts.Scope, r.scopedServices(desired, opts.Scope))
 	if err != nil {
 		return nil, nil, err
@@ -257,7 +264,11 @@ func (r *Reconciler) apply(p *Plan) (*Result, error) {
 func (r *Reconciler) Reconcile(cfg *schema.Config, facts runtime.Facts, opts PlanOptions) (*Plan, *Result, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	p, _, err := r.plan(cfg, facts, opts)
+	desired, assumed, err := Desired(cfg, facts, opts.Scope)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, _, err := r.planFor(cfg, desired, assumed, opts)
 	if err != nil {
 		return p, nil, err
 	}
@@ -268,7 +279,8 @@ func (r *Reconciler) Reconcile(cfg *schema.Config, facts runtime.Facts, opts Pla
 	if err != nil || opts.NoVerify {
 		return p, res, err
 	}
-	again, _, err := r.plan(cfg, facts, opts)
+	// The same desired state: Diff and Apply only read it.
+	again, _, err := r.planFor(cfg, desired, assumed, opts)
 	if err != nil {
 		return p, res, fmt.Errorf("verify: %w", err)
 	}
