@@ -230,7 +230,7 @@ func Desired(cfg *schema.Config, facts runtime.Facts, scope Scope) (State, []str
 			continue
 		}
 		owner := VirtualServerOwner(vs.Name)
-		if facts.Health == nil && len(vs.RealServers) > 0 {
+		if !facts.HasHealth() && len(vs.RealServers) > 0 {
 			healthAssumed = true
 		}
 		if err := virtualServerObjects(st, owner, vs, groups, facts); err != nil {
@@ -425,18 +425,15 @@ func virtualServerObjects(st State, owner string, vs *schema.VirtualServer, grou
 			w = *rs.Weight
 		}
 		checked := len(rs.TCPChecks)+len(rs.HTTPGets)+len(rs.SSLGets)+len(rs.SMTPChecks)+len(rs.DNSChecks)+len(rs.MiscChecks) > 0
-		if facts.Health != nil {
-			h, ok := facts.Health[runtime.RealServerID{VirtualServer: vs.Name, Addr: rs.Address}]
-			if ok {
-				if !h.Up {
-					if rs.InhibitOnFailure {
-						dests = append(dests, dest{rs.Address, 0, forward(rs.LBKind), checked})
-					}
-					continue
+		if h, ok := facts.HealthFor(runtime.RealServerID{VirtualServer: vs.Name, Addr: rs.Address}); ok {
+			if !h.Up {
+				if rs.InhibitOnFailure {
+					dests = append(dests, dest{rs.Address, 0, forward(rs.LBKind), checked})
 				}
-				if h.Weight >= 0 {
-					w = h.Weight
-				}
+				continue
+			}
+			if h.Weight >= 0 {
+				w = h.Weight
 			}
 		}
 		up++

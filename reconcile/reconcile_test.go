@@ -4,11 +4,13 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/hacfg/hacfg/runtime"
 	"github.com/hacfg/hacfg/runtime/fake"
 	"github.com/hacfg/hacfg/schema"
@@ -553,5 +555,39 @@ vrrp_instance "VI_1" {
 	p := mustReconcile(t, r, plain, master)
 	if s := k.String(); strings.Contains(s, "macvlan") || !strings.Contains(s, "192.0.2.10/24 dev eth0") {
 		t.Errorf("after removing use_vmac:\n%s\nplan: %+v", s, p.Changes)
+	}
+}
+
+// TestDesiredHealthOf: facts whose health is a lookup (HealthOf, as the
+// agent's full reconciles have) give the state the same health as a map
+// does, and no "assumed healthy" note.
+func TestDesiredHealthOf(t *testing.T) {
+	cfg := loadConfig(t, config1, "")
+	health := map[runtime.RealServerID]runtime.Health{
+		{VirtualServer: "web", Addr: netip.MustParseAddrPort("203.0.113.5:80")}: {Up: false, Weight: -1},
+		{VirtualServer: "web", Addr: netip.MustParseAddrPort("203.0.113.6:80")}: {Up: true, Weight: 9},
+	}
+	vrrp := map[string]runtime.VRRPRole{"VI_1": runtime.RoleMaster}
+	want, wantAssumed, err := Desired(cfg, runtime.Facts{VRRP: vrrp, Health: health}, Scope{})
+	must(t, err)
+	got, gotAssumed, err := Desired(cfg, runtime.Facts{VRRP: vrrp, HealthOf: func(id runtime.RealServerID) (runtime.Health, bool) {
+		h, ok := health[id]
+		return h, ok
+	}}, Scope{})
+	must(t, err)
+	opts := cmpopts.EquateComparable(netip.Addr{}, netip.AddrPort{}, netip.Prefix{})
+	if diff := cmp.Diff(want, got, opts); diff != "" {
+		t.Errorf("state (-map +HealthOf):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantAssumed, gotAssumed); diff != "" {
+		t.Errorf("assumed (-map +HealthOf):\n%s", diff)
+	}
+	none, noneAssumed, err := Desired(cfg, runtime.Facts{VRRP: vrrp}, Scope{})
+	must(t, err)
+	if cmp.Equal(want, none, opts) {
+		t.Error("the health facts change nothing: the test tests nothing")
+	}
+	if !slices.Contains(noneAssumed, "every real server is healthy (no live health checks)") {
+		t.Errorf("no health facts: assumed %q, want the healthy note", noneAssumed)
 	}
 }

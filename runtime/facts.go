@@ -11,17 +11,41 @@ import (
 //
 // A nil map means "no live facts": the reconciler then assumes each VRRP
 // instance is in its configured initial state and every real server is
-// healthy, and says so in the plan.
+// healthy, and says so in the plan. For health, "no live facts" is a nil
+// Health map and a nil HealthOf.
 type Facts struct {
 	// VRRP is the state of each VRRP instance, by instance name.
 	VRRP map[string]VRRPRole
-	// Health is the health of each real server.
+	// Health is the health of each real server. Read it with HealthFor,
+	// which asks HealthOf when that is set.
 	Health map[RealServerID]Health
+	// HealthOf, when set, is asked instead of Health: a checker that keeps
+	// the health of each real server answers from there without copying
+	// it all for every reconcile. It may be called concurrently with
+	// health changes and returns the current value, so two calls may see
+	// different health (a change is followed by its own reconcile). ok is
+	// false for a real server the checker does not know.
+	HealthOf func(RealServerID) (h Health, ok bool)
 	// Quorum says, per virtual server name, whether the healthy real servers
 	// meet its quorum (with hysteresis applied by the checker). A missing
 	// entry means the quorum is met.
 	Quorum map[string]bool
 }
+
+// HealthFor returns the health of the real server id: HealthOf's answer
+// when it is set, else the Health map's entry. ok is false when there is no
+// fact about id (the real server is then assumed healthy).
+func (f Facts) HealthFor(id RealServerID) (Health, bool) {
+	if f.HealthOf != nil {
+		return f.HealthOf(id)
+	}
+	h, ok := f.Health[id]
+	return h, ok
+}
+
+// HasHealth reports whether f has live health facts (a Health map or
+// HealthOf).
+func (f Facts) HasHealth() bool { return f.Health != nil || f.HealthOf != nil }
 
 // VRRPRole is the state of a VRRP instance as far as kernel state is
 // concerned: only MASTER holds the virtual addresses, routes and rules.
