@@ -312,15 +312,16 @@ func (a *Agent) healthEvent(e check.Event) {
 	a.poke()
 }
 
-// snapshotFactsLocked copies the facts for a reconcile (a.mu held): the
-// VRRP roles, and the health checker's facts. The agent keeps no copy of
-// those (a real server's health is tens of bytes, and there may be tens of
-// thousands): it asks the checker.
+// snapshotFactsLocked copies the facts for a full reconcile (a.mu held):
+// the VRRP roles, and the health checker's facts. Neither the agent nor the
+// reconcile copies the real servers' health (a real server's health is tens
+// of bytes, and there may be tens of thousands): HealthOf asks the checker
+// for each one.
 func (a *Agent) snapshotFactsLocked() runtime.Facts {
 	f := runtime.Facts{VRRP: cloneRoles(a.facts.VRRP)}
 	if a.dyn.health != nil {
 		cf := a.dyn.health.Facts()
-		f.Health, f.Quorum = cf.Health, cf.Quorum
+		f.Health, f.HealthOf, f.Quorum = cf.Health, cf.HealthOf, cf.Quorum
 	}
 	return f
 }
@@ -339,7 +340,7 @@ func (a *Agent) scopedFactsLocked(servers map[string]bool) runtime.Facts {
 		}
 	}
 	cf := a.dyn.health.FactsOf(names...)
-	f.Health, f.Quorum = cf.Health, cf.Quorum
+	f.Health, f.HealthOf, f.Quorum = cf.Health, cf.HealthOf, cf.Quorum
 	return f
 }
 

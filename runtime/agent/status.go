@@ -117,11 +117,18 @@ func (a *Agent) Status() Status {
 }
 
 // Facts returns a copy of the live facts, for `hacfg plan` while the agent
-// runs.
+// runs. Unlike a full reconcile's facts (see snapshotFactsLocked) they
+// include the Health map: the status socket lists every real server.
 func (a *Agent) Facts() runtime.Facts {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.snapshotFactsLocked()
+	all := map[string]bool{}
+	if a.cfg != nil {
+		for _, vs := range a.cfg.VirtualServers {
+			all[vs.Name] = true
+		}
+	}
+	return a.scopedFactsLocked(all)
 }
 
 // WireFacts is Facts in a JSON-friendly form.
@@ -138,7 +145,8 @@ type WireHealth struct {
 	runtime.Health
 }
 
-// ToWire converts facts for the status socket.
+// ToWire converts facts for the status socket. It lists the Health map:
+// facts with only HealthOf have no list to give (Agent.Facts has the map).
 func ToWire(f runtime.Facts) WireFacts {
 	w := WireFacts{VRRP: f.VRRP, Quorum: f.Quorum}
 	for id, h := range f.Health {

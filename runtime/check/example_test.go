@@ -52,7 +52,8 @@ func Example() {
 
 	clock.Advance(0) // the first check fails and is retried
 	id := runtime.RealServerID{VirtualServer: "web", Addr: netip.MustParseAddrPort("203.0.113.5:80")}
-	fmt.Println("after the first failure, up:", m.Facts().Health[id].Up)
+	h, _ := m.Facts().HealthFor(id)
+	fmt.Println("after the first failure, up:", h.Up)
 	clock.Advance(time.Second) // the retry fails too
 	// Output:
 	// after the first failure, up: true

@@ -147,6 +147,25 @@ func upMap(f runtime.Facts) []string {
 	return out
 }
 
+// allFacts is m.Facts() with its Health map filled in from HealthOf, for
+// every real server m checks, so upMap can list them.
+func allFacts(m *Manager) runtime.Facts {
+	f := m.Facts()
+	var ids []runtime.RealServerID
+	for _, vs := range m.Snapshot() {
+		for _, rs := range vs.RealServers {
+			ids = append(ids, runtime.RealServerID{VirtualServer: vs.Name, Addr: rs.Addr})
+		}
+	}
+	f.Health = make(map[runtime.RealServerID]runtime.Health, len(ids))
+	for _, id := range ids {
+		if h, ok := f.HealthFor(id); ok {
+			f.Health[id] = h
+		}
+	}
+	return f
+}
+
 // step is one step of a step-sequence test: do something, advance the
 // clock, then compare what happened.
 type step struct {
@@ -180,7 +199,7 @@ func runSteps(t *testing.T, h *harness, steps []step) {
 			t.Errorf("%s: scripts (-want +got):\n%s", s.name, diff)
 		}
 		if s.wantFacts != nil {
-			if diff := cmp.Diff(s.wantFacts, upMap(h.m.Facts())); diff != "" {
+			if diff := cmp.Diff(s.wantFacts, upMap(allFacts(h.m))); diff != "" {
 				t.Errorf("%s: facts (-want +got):\n%s", s.name, diff)
 			}
 		}
@@ -486,9 +505,137 @@ func TestFactsOf(t *testing.T) {
 			t.Errorf("%s: facts (-want +got):\n%s", tt.name, diff)
 		}
 	}
-	all := upMap(h.m.Facts())
+	all := upMap(allFacts(h.m))
 	if diff := cmp.Diff(all, upMap(h.m.FactsOf("web", "mail"))); diff != "" {
 		t.Errorf("FactsOf every virtual server differs from Facts (-Facts +FactsOf):\n%s", diff)
+	}
+}
+
+// TestFactsHealthFor: Facts' HealthFor answers, for every real server,
+// what a copy of them all would hold (a virtual server short enough to
+// scan and one longer than linearRSs, which is indexed), false for real
+// servers the Manager does not check, and the current health: a change
+// after Facts returned, and a new configuration, are seen.
+func TestFactsHealthFor(t *testing.T) {
+	bigRSs := func(n int) []*schema.RealServer {
+		var rss []*schema.RealServer
+		for i := range n {
+			// Descending, and IPv6 among IPv4, so config order is not
+			// address order.
+			addr := fmt.Sprintf("203.0.113.%d:80", 200-i)
+			if i%5 == 0 {
+				addr = fmt.Sprintf("[2001:db8::%x]:80", 1000-i)
+			}
+			rss = append(rss, tcpRS(addr, 0, time.Second))
+		}
+		return rss
+	}
+	mk := func(n int) *schema.Config {
+		return &schema.Config{VirtualServers: []*schema.VirtualServer{
+			{Name: "web", Address: ap("192.0.2.10:80"), DelayLoop: dur(10 * time.Second),
+				RealServers: []*schema.RealServer{tcpRS("203.0.113.1:80", 0, time.Second), tcpRS("203.0.113.2:80", 0, time.Second)}},
+			{Name: "big", Address: ap("192.0.2.11:80"), DelayLoop: dur(10 * time.Second), RealServers: bigRSs(n)},
+		}}
+	}
+	const n = 3*linearRSs + 7
+	h := newHarness(t, mk(n), nil)
+	h.prober.set("203.0.113.2:80#0", failed)
+	for i, rs := range bigRSs(n) {
+		if i%3 == 0 {
+			h.prober.set(rs.Address.String()+"#0", failed)
+		}
+	}
+	h.clock.Advance(0)
+	h.m.script.Wait()
+
+	// check compares f.HealthFor with the copy factsOf makes, for every
+	// real server, and counts the ones down.
+	check := func(name string, f runtime.Facts, bigN int) (down int) {
+		t.Helper()
+		h.m.mu.Lock()
+		want := factsOf(h.m.vss).Health
+		h.m.mu.Unlock()
+		if len(want) != 2+bigN {
+			t.Fatalf("%s: %d real servers, want %d", name, len(want), 2+bigN)
+		}
+		for id, w := range want {
+			got, ok := f.HealthFor(id)
+			if !ok {
+				t.Errorf("%s: HealthFor(%s): not found", name, id)
+				continue
+			}
+			if diff := cmp.Diff(w, got); diff != "" {
+				t.Errorf("%s: HealthFor(%s) (-want +got):\n%s", name, id, diff)
+			}
+			if !got.Up {
+				down++
+			}
+		}
+		return down
+	}
+	f := h.m.Facts()
+	if f.Health != nil || f.HealthOf == nil {
+		t.Fatalf("Facts: want HealthOf and no Health map, got Health %v, HealthOf set %v", f.Health, f.HealthOf != nil)
+	}
+	if diff := cmp.Diff(map[string]bool{"web": true, "big": true}, f.Quorum); diff != "" {
+		t.Errorf("quorum (-want +got):\n%s", diff)
+	}
+	if down, want := check("first checks", f, n), 1+(n+2)/3; down != want {
+		t.Errorf("first checks: %d real servers down, want %d", down, want)
+	}
+	h.m.mu.Lock()
+	indexed := []bool{h.m.byName["web"].byAddr != nil, h.m.byName["big"].byAddr != nil}
+	h.m.mu.Unlock()
+	if diff := cmp.Diff([]bool{false, true}, indexed); diff != "" {
+		t.Errorf("web, big indexed (-want +got):\n%s", diff)
+	}
+	for _, id := range []runtime.RealServerID{
+		{VirtualServer: "web", Addr: ap("203.0.113.3:80")},
+		{VirtualServer: "web", Addr: ap("203.0.113.1:81")},
+		{VirtualServer: "big", Addr: ap("203.0.113.1:80")},   // before them all
+		{VirtualServer: "big", Addr: ap("203.0.113.150:81")}, // between two
+		{VirtualServer: "big", Addr: ap("[2001:db8::1]:80")},
+		{VirtualServer: "big", Addr: ap("[2001:db8::ffff]:80")}, // after them all
+		{VirtualServer: "nope", Addr: ap("203.0.113.1:80")},
+	} {
+		if hl, ok := f.HealthFor(id); ok {
+			t.Errorf("HealthFor(%s) = %+v, true; want false", id, hl)
+		}
+	}
+
+	// A live lookup: the Facts already returned see later changes.
+	up := runtime.RealServerID{VirtualServer: "big", Addr: bigRSs(n)[1].Address}
+	if hl, _ := f.HealthFor(up); !hl.Up {
+		t.Fatalf("HealthFor(%s): down before its check fails", up)
+	}
+	h.prober.set(up.Addr.String()+"#0", failed)
+	h.prober.set("203.0.113.2:80#0", ok)
+	h.clock.Advance(10 * time.Second)
+	h.m.script.Wait()
+	if hl, _ := f.HealthFor(up); hl.Up {
+		t.Errorf("HealthFor(%s) after its check failed: still up", up)
+	}
+	if hl, _ := f.HealthFor(runtime.RealServerID{VirtualServer: "web", Addr: ap("203.0.113.2:80")}); !hl.Up {
+		t.Error("HealthFor(web/203.0.113.2:80) after its check passed: still down")
+	}
+	if down, want := check("after changes", f, n), 1+(n+2)/3; down != want {
+		t.Errorf("after changes: %d real servers down, want %d", down, want)
+	}
+
+	// New configurations with fewer real servers in big, still indexed
+	// and then not: the old index is not used, the health kept is seen.
+	for _, bigN := range []int{n - 2*linearRSs, linearRSs} {
+		h.m.Update(resolve(t, mk(bigN)))
+		name := fmt.Sprintf("reload to %d", bigN)
+		check(name, f, bigN)
+		gone := runtime.RealServerID{VirtualServer: "big", Addr: bigRSs(n)[bigN].Address}
+		if hl, ok := f.HealthFor(gone); ok {
+			t.Errorf("%s: HealthFor(%s) after it was removed = %+v, true; want false", name, gone, hl)
+		}
+		kept := runtime.RealServerID{VirtualServer: "big", Addr: bigRSs(n)[0].Address}
+		if hl, ok := h.m.Facts().HealthFor(kept); !ok || hl.Up {
+			t.Errorf("%s: HealthFor(%s) = %+v, %v; want down, true", name, kept, hl, ok)
+		}
 	}
 }
 
@@ -518,7 +665,7 @@ func TestSpecsShareSettings(t *testing.T) {
 		"web/203.0.113.3:80 up=true weight=-1", "web/203.0.113.4:80 up=true weight=-1",
 		"web/203.0.113.5:80 up=true weight=-1", "web/203.0.113.6:80 up=true weight=-1",
 		"web/203.0.113.7:80 up=true weight=-1"}
-	if diff := cmp.Diff(wantFacts, upMap(h.m.Facts())); diff != "" {
+	if diff := cmp.Diff(wantFacts, upMap(allFacts(h.m))); diff != "" {
 		t.Fatalf("facts (-want +got):\n%s", diff)
 	}
 	// sharing says, for each pair of real servers i<j (1-based), whether
@@ -555,7 +702,7 @@ func TestSpecsShareSettings(t *testing.T) {
 	h.m.Update(resolve(t, mk()))
 	h.clock.Advance(0)
 	h.m.script.Wait()
-	if diff := cmp.Diff(wantFacts, upMap(h.m.Facts())); diff != "" {
+	if diff := cmp.Diff(wantFacts, upMap(allFacts(h.m))); diff != "" {
 		t.Errorf("facts after reload (-want +got):\n%s", diff)
 	}
 	got, after := sharing()

@@ -71,12 +71,36 @@ func (m *Manager) Snapshot() []VirtualServerStatus {
 	return out
 }
 
-// Facts returns the health of every real server and the quorum of every
-// virtual server. VRRP is left nil for the caller to fill.
+// Facts returns the quorum of every virtual server, copied, and the health
+// of every real server as a lookup: Health is nil and HealthOf asks the
+// Manager for one real server's current health, so a full reconcile does
+// not copy tens of thousands of them. HealthOf takes the Manager's lock
+// while it looks, and may be called from any goroutine (Publish too) for
+// as long as the Facts are kept; the quorum stays as it was. VRRP is left
+// nil for the caller to fill.
 func (m *Manager) Facts() runtime.Facts {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return factsOf(m.vss)
+	f := runtime.Facts{Quorum: make(map[string]bool, len(m.vss)), HealthOf: m.healthOf}
+	for _, vs := range m.vss {
+		f.Quorum[vs.cfg.Name] = vs.quorum
+	}
+	return f
+}
+
+// healthOf is Facts' HealthOf: the current health of the real server id.
+func (m *Manager) healthOf(id runtime.RealServerID) (runtime.Health, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	vs := m.byName[id.VirtualServer]
+	if vs == nil {
+		return runtime.Health{}, false
+	}
+	rs := vs.rsLocked(id.Addr)
+	if rs == nil {
+		return runtime.Health{}, false
+	}
+	return rs.health, true
 }
 
 // FactsOf is Facts for the named virtual servers only: the health of their
