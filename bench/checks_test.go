@@ -144,6 +144,10 @@ func BenchmarkChecksInVM(b *testing.B) {
 	if err := ckClocksource(os.Getenv(ckEnvClock)); err != nil {
 		b.Fatal(err)
 	}
+	if thp, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err == nil {
+		// "always" gives a process's heap 2 MiB pages once it spans one.
+		fmt.Printf("transparent huge pages: %s", thp)
+	}
 	if v := os.Getenv(ckEnvFaultAround); v != "" {
 		if err := ckSetFaultAround(v); err != nil {
 			b.Fatal(err)
