@@ -111,3 +111,27 @@ func programMappings(smaps []byte, exe string) ([]programMapping, error) {
 	}
 	return out, sc.Err()
 }
+
+// DisableHugePages turns transparent huge pages off for this process and
+// the programs it starts (PR_SET_THP_DISABLE, inherited across fork and
+// exec). Where the kernel's setting is "always" (Debian's and RHEL's
+// default), every 2 MiB region of the heap a process touches can become
+// resident whole: for the agent, whose heap is a few megabytes, that is
+// 2-3 MiB more, and for the short scripts it runs the same. Go's own
+// switch for its heap (GODEBUG=disablethp) is on its way out; see
+// https://go.dev/doc/gc-guide#Linux_transparent_huge_pages.
+func DisableHugePages() error {
+	if err := unix.Prctl(unix.PR_SET_THP_DISABLE, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("disable transparent huge pages: %w", err)
+	}
+	return nil
+}
+
+// HugePagesDisabled reports whether DisableHugePages is in effect.
+func HugePagesDisabled() (bool, error) {
+	v, err := unix.PrctlRetInt(unix.PR_GET_THP_DISABLE, 0, 0, 0, 0)
+	if err != nil {
+		return false, fmt.Errorf("transparent huge pages: %w", err)
+	}
+	return v == 1, nil
+}

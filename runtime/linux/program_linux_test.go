@@ -2,6 +2,8 @@ package linux
 
 import (
 	"os"
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -86,5 +88,28 @@ func TestReleaseProgramPages(t *testing.T) {
 	}
 	if programState[0] != 1 || programState[1] != 42 || programState[2] != 3 {
 		t.Errorf("program data changed by the release: %v", programState)
+	}
+}
+
+func TestDisableHugePages(t *testing.T) {
+	if err := DisableHugePages(); err != nil {
+		t.Fatal(err)
+	}
+	on, err := HugePagesDisabled()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !on {
+		t.Error("PR_GET_THP_DISABLE reports huge pages allowed after DisableHugePages")
+	}
+	// The programs the agent starts (scripts) inherit it.
+	out, err := exec.Command("cat", "/proc/self/status").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(out), "\n") {
+		if name, v, ok := strings.Cut(line, ":"); ok && name == "THP_enabled" && strings.TrimSpace(v) != "0" {
+			t.Errorf("a child's THP_enabled is %q, want 0", strings.TrimSpace(v))
+		}
 	}
 }
