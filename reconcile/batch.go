@@ -22,12 +22,19 @@ import (
 // then appear in Applied after the failure's position in the plan), and
 // that NotApplied may hold changes that were attempted and failed.
 
-// ipvsRunLen returns how many changes from changes[i] on can go to the
-// kernel as one IPVS batch: creates, updates and deletes of services and
-// destinations.
+// ipvsBatchMax bounds a batch: a first apply of a large table is one run
+// of IPVS changes, and a batch holds an op (216 bytes) and an outcome for
+// each change it carries, 2.4 MB at once for 11,000 changes. A few hundred
+// at a time cost as few system calls per change (the batcher sends a
+// socket buffer's worth at a time anyway).
+const ipvsBatchMax = 256
+
+// ipvsRunLen returns how many changes from changes[i] on, up to
+// ipvsBatchMax, can go to the kernel as one IPVS batch: creates, updates
+// and deletes of services and destinations.
 func ipvsRunLen(changes []Change, i int) int {
 	n := 0
-	for _, c := range changes[i:] {
+	for _, c := range changes[i:min(len(changes), i+ipvsBatchMax)] {
 		if _, ok := ipvsOp(c); !ok {
 			break
 		}

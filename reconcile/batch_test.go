@@ -195,3 +195,25 @@ func sortedCopy(s []string) []string {
 	}
 	return st.IDs()
 }
+
+func TestIPVSRunLen(t *testing.T) {
+	key := runtime.ServiceKey{Protocol: runtime.ProtocolTCP, Family: runtime.FamilyV4}
+	dest := Change{Action: ActionCreate, Kind: KindDestination, After: &Object{ServiceKey: &key, Destination: &runtime.Destination{}}}
+	route := Change{Action: ActionCreate, Kind: KindRoute, After: &Object{}}
+	// A run of 600 destinations, then a route, then two destinations.
+	var changes []Change
+	for range 600 {
+		changes = append(changes, dest)
+	}
+	changes = append(changes, route, dest, dest)
+	var got []int
+	for i := 0; i < len(changes); {
+		n := max(1, ipvsRunLen(changes, i))
+		got = append(got, n)
+		i += n
+	}
+	want := []int{ipvsBatchMax, ipvsBatchMax, 600 - 2*ipvsBatchMax, 1, 2}
+	if !cmp.Equal(want, got) {
+		t.Errorf("batches %v, want %v", got, want)
+	}
+}
