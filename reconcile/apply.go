@@ -3,6 +3,7 @@ package reconcile
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,11 +46,13 @@ func (r *Result) Summary() string {
 // saves the inventory before returning. The returned error is the failure,
 // wrapped with its operation; Result lists what was and was not applied.
 func Apply(k runtime.Kernel, inv *Inventory, plan *Plan, now time.Time) (*Result, error) {
-	// Sized once: a first apply carries out every object of the config.
-	res := &Result{}
-	if len(plan.Changes) > 0 {
-		res.Applied = make([]Change, 0, len(plan.Changes))
-	}
+	// Until a change fails, the changes applied are the plan's first ones,
+	// in order: res.Applied is then plan.Changes[:len(res.Applied)], and
+	// shares its array (each append writes a change over itself), so a
+	// first apply of a large table does not hold a second copy of it. The
+	// first failure gives it an array of its own (ownApplied) before
+	// anything after a gap is appended.
+	res := &Result{Applied: plan.Changes[:0:len(plan.Changes)]}
 	for id, e := range plan.Adopt {
 		inv.Set(id, e)
 	}
@@ -71,6 +74,7 @@ func Apply(k runtime.Kernel, inv *Inventory, plan *Plan, now time.Time) (*Result
 		}
 		c := plan.Changes[i]
 		if err := applyOne(k, c); err != nil {
+			res.ownApplied()
 			res.Failed = &c
 			res.Err = err
 			res.NotApplied = append(res.NotApplied, plan.Changes[i+1:]...)
@@ -87,6 +91,12 @@ func Apply(k runtime.Kernel, inv *Inventory, plan *Plan, now time.Time) (*Result
 		}
 	}
 	return res, res.Err
+}
+
+// ownApplied gives res.Applied an array of its own, apart from the plan's
+// (see Apply), when a change fails.
+func (res *Result) ownApplied() {
+	res.Applied = slices.Clone(res.Applied)
 }
 
 func applyOne(k runtime.Kernel, c Change) error {

@@ -87,6 +87,7 @@ func applyIPVSBatch(b runtime.IPVSBatcher, inv *Inventory, run []Change, res *Re
 			res.Applied = append(res.Applied, c)
 			record(inv, c, now)
 		case res.Failed == nil:
+			res.ownApplied()
 			failed := c
 			res.Failed = &failed
 			res.Err = err

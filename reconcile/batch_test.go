@@ -149,6 +149,11 @@ func TestBatchedPartialApply(t *testing.T) {
 			if n := len(res.Applied) + 1 + len(res.NotApplied); n != len(p.Changes) {
 				t.Errorf("applied + failed + not applied = %d, want the plan's %d", n, len(p.Changes))
 			}
+			// The result shares the plan's array until the failure: the
+			// plan is still the plan.
+			if diff := cmp.Diff(append(vips[:2:2], svc, rs5, rs6, rest[0], rest[1]), ids(p.Changes)); diff != "" {
+				t.Errorf("plan after the apply (-want +got):\n%s", diff)
+			}
 			// Ownership is exactly what landed.
 			if diff := cmp.Diff(sortedCopy(tt.wantApplied), r.Inventory.IDs()); diff != "" {
 				t.Errorf("inventory (-want +got):\n%s", diff)
