@@ -201,6 +201,10 @@ type ckPeakSampler struct {
 	// The first seconds, every sample: start-up is where a checker
 	// peaks (HACFG_BENCH_RESIDENT prints it).
 	timeline []ckRSSAt
+	// With HACFG_BENCH_RESIDENT: the main process's executable and its
+	// pages present at the peak.
+	exe         string
+	peakPresent map[uint64]bool
 }
 
 // ckRSSAt is one sample of a ckPeakSampler.
@@ -246,6 +250,14 @@ func (s *ckPeakSampler) sample() {
 	at := time.Since(s.start)
 	if sum > s.peak {
 		s.peak, s.anon, s.at = sum, anon, at
+		if os.Getenv(ckEnvResident) == "1" {
+			if s.exe == "" {
+				s.exe, _ = os.Readlink(fmt.Sprintf("/proc/%d/exe", s.pid))
+			}
+			if pp, err := ckPresentFilePages(s.pid, s.exe); err == nil {
+				s.peakPresent = pp
+			}
+		}
 	}
 	if at < 5*time.Second {
 		s.timeline = append(s.timeline, ckRSSAt{at: at, rss: sum, anon: anon})

@@ -52,6 +52,16 @@ func ckResident(w io.Writer, pid int) error {
 	if err != nil {
 		return err
 	}
+	if err := ckPrintMappings(w, pid); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  resident pages of %s (process %d), KiB:\n", exe, pid)
+	return ckPrintResident(w, exe, present)
+}
+
+// ckPrintResident prints which pages of the executable exe are in present
+// (pages by file offset / 4096), by ELF section and Go package.
+func ckPrintResident(w io.Writer, exe string, present map[uint64]bool) error {
 	f, err := elf.Open(exe)
 	if err != nil {
 		return fmt.Errorf("resident: %w", err)
@@ -72,10 +82,6 @@ func ckResident(w io.Writer, pid int) error {
 		return r
 	}
 	var total uint64
-	if err := ckPrintMappings(w, pid); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "  resident pages of %s (process %d), KiB:\n", exe, pid)
 	for _, s := range f.Sections {
 		if s.Flags&elf.SHF_ALLOC == 0 || s.Type == elf.SHT_NOBITS || s.Size == 0 {
 			continue

@@ -416,6 +416,12 @@ func ckMeasure(b *testing.B, c ckContender, set ckSet, dir, hclPath, kaPath stri
 		}
 		fmt.Println()
 	}
+	if sampler.peakPresent != nil {
+		fmt.Printf("  at the peak, resident pages of %s, KiB:\n", sampler.exe)
+		if err := ckPrintResident(os.Stdout, sampler.exe, sampler.peakPresent); err != nil {
+			fmt.Printf("  %v\n", err)
+		}
+	}
 	fmt.Printf("  peak Rss %d KiB (main process %d; anonymous %d; %s after the start; %d samples); VmHWM (counters) %v KiB\n",
 		r.peak, r.peakMain, sampler.anon, sampler.at.Round(time.Millisecond), sampler.samples, r.hwm)
 	return r, nil
