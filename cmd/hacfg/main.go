@@ -56,6 +56,7 @@ func commands() []command {
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "run" {
 		hugePagesOff()
+		agentMemProfileRate()
 	}
 	e := &env{stdout: os.Stdout, stderr: os.Stderr, stdin: os.Stdin, getenv: os.Getenv, hostname: os.Hostname}
 	os.Exit(run(e, os.Args[1:]))

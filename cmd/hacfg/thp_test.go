@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -88,5 +89,21 @@ func TestHugePagesOff(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestAgentMemProfileRate(t *testing.T) {
+	old := goruntime.MemProfileRate
+	t.Cleanup(func() { goruntime.MemProfileRate = old })
+	goruntime.MemProfileRate = 512 * 1024
+	t.Setenv("HACFG_MEMPROFILE", "/tmp/heap.txt")
+	agentMemProfileRate()
+	if goruntime.MemProfileRate != 512*1024 {
+		t.Errorf("with HACFG_MEMPROFILE the rate is %d, want it kept", goruntime.MemProfileRate)
+	}
+	t.Setenv("HACFG_MEMPROFILE", "")
+	agentMemProfileRate()
+	if goruntime.MemProfileRate != 0 {
+		t.Errorf("without HACFG_MEMPROFILE the rate is %d, want 0 (off)", goruntime.MemProfileRate)
 	}
 }
