@@ -102,7 +102,6 @@ func (inv *Inventory) Save() error {
 		return nil
 	}
 	inv.dirty = false
-	b := inv.encodeLocked()
 	inv.mu.Unlock()
 	saved := false
 	defer func() {
@@ -121,7 +120,12 @@ func (inv *Inventory) Save() error {
 		return fmt.Errorf("save inventory: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
+	// Written from the entries as they stand, under the lock: into the
+	// page cache, a few milliseconds for 100,000 objects.
+	inv.mu.Lock()
+	err = inv.writeLocked(tmp)
+	inv.mu.Unlock()
+	if err != nil {
 		tmp.Close()
 		return fmt.Errorf("save inventory: %w", err)
 	}

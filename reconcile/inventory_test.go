@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -135,6 +136,10 @@ func TestInventoryFileRoundTrip(t *testing.T) {
 		"trailing space ":                          {Owner: `"`, Kind: `"`},
 		"ipvs:fwmark/1/inet":                       {Owner: "virtual_server.m", Kind: KindService, DrainingSince: &drained},
 		"rs:udp/[2001:db8::1]:53/[2001:db8::2]:53": {Owner: "virtual_server.dns", Kind: KindDestination},
+	}
+	// And a table larger than the buffer the file is written through.
+	for i := range 3000 {
+		entries[fmt.Sprintf("rs:tcp/192.0.2.20:80/198.51.100.%d:%d", i%250, 1000+i)] = Entry{Owner: fmt.Sprintf("virtual_server.big%d", i%7), Kind: KindDestination}
 	}
 	path := filepath.Join(t.TempDir(), "inventory.json")
 	inv, err := LoadInventory(path)

@@ -1,7 +1,9 @@
 package reconcile
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,16 +32,24 @@ const (
 	inventoryVersion = 2
 )
 
-// encodeLocked renders the inventory in the current format.
-func (inv *Inventory) encodeLocked() []byte {
+// writeLocked writes the inventory in the current format to w, a line at
+// a time through a small buffer: the file of a large table (64 bytes an
+// object) is never whole in memory.
+func (inv *Inventory) writeLocked(w io.Writer) error {
 	owners := make([]string, 0, len(inv.byOwner))
 	for o := range inv.byOwner {
 		owners = append(owners, o)
 	}
 	sort.Strings(owners)
-	b := make([]byte, 0, 64*len(inv.entries)+64)
+	bw := bufio.NewWriterSize(w, 16<<10)
+	b := make([]byte, 0, 256)
 	b = fmt.Appendf(b, "%s%d %d %d\n", inventoryMagic, inventoryVersion, len(inv.entries), len(owners))
 	ids := make([]string, 0, 64)
+	flush := func() error {
+		_, err := bw.Write(b)
+		b = b[:0]
+		return err
+	}
 	for _, o := range owners {
 		ids = ids[:0]
 		for id := range inv.byOwner[o] {
@@ -65,9 +75,18 @@ func (inv *Inventory) encodeLocked() []byte {
 			b = append(b, ' ')
 			b = appendRest(b, id)
 			b = append(b, '\n')
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		if err := flush(); err != nil {
+			return err
 		}
 	}
-	return b
+	if err := flush(); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 // plainWord reports whether s can be written as a bare KIND.
