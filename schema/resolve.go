@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 )
@@ -135,8 +136,9 @@ func Resolve(c *Config, node string) (*Config, error) {
 		out.Scripts[i] = &r
 	}
 	out.VirtualServers = make([]*VirtualServer, len(c.VirtualServers))
+	var sh checkSharer
 	for i, vs := range c.VirtualServers {
-		out.VirtualServers[i] = resolveVS(vs)
+		out.VirtualServers[i] = resolveVS(vs, &sh)
 	}
 	return &out, nil
 }
@@ -172,7 +174,7 @@ func (in *VRRPInstance) For(node string) *VRRPInstance {
 	return &r
 }
 
-func resolveVS(vs *VirtualServer) *VirtualServer {
+func resolveVS(vs *VirtualServer, sh *checkSharer) *VirtualServer {
 	r := *vs
 	if r.Protocol == "" {
 		r.Protocol = DefaultProtocol
@@ -190,12 +192,17 @@ func resolveVS(vs *VirtualServer) *VirtualServer {
 		r.Quorum = 1
 	}
 	r.RealServers = make([]*RealServer, len(vs.RealServers))
+	var defWeight *int // one for the real servers without a weight
 	for i, rs := range vs.RealServers {
 		x := *rs
 		if x.Weight == nil {
-			w := DefaultWeight
-			x.Weight = &w
+			if defWeight == nil {
+				w := DefaultWeight
+				defWeight = &w
+			}
+			x.Weight = defWeight
 		}
+		sh.share(&x)
 		if x.LBKind == "" {
 			x.LBKind = r.LBKind
 		}
@@ -220,4 +227,52 @@ func (in *VRRPInstance) Family() int {
 		return 6
 	}
 	return 4
+}
+
+// checkSharer lets the real servers of a resolved config share their
+// lists of checks when they are equal: a large config has thousands of
+// real servers with the same check, and a resolved config lives as long
+// as the agent runs it (a TCP_CHECK and its list are 130 bytes a real
+// server). A resolved config is read, never written, so sharing is safe.
+// It remembers the last few distinct lists of each kind: real servers with
+// the same checks are usually written together.
+type checkSharer struct {
+	tcp  sharedLists[TCPCheck]
+	http sharedLists[HTTPCheck]
+	smtp sharedLists[SMTPCheck]
+	dns  sharedLists[DNSCheck]
+	misc sharedLists[MiscCheck]
+}
+
+func (sh *checkSharer) share(rs *RealServer) {
+	rs.TCPChecks = sh.tcp.of(rs.TCPChecks)
+	rs.HTTPGets = sh.http.of(rs.HTTPGets)
+	rs.SSLGets = sh.http.of(rs.SSLGets)
+	rs.SMTPChecks = sh.smtp.of(rs.SMTPChecks)
+	rs.DNSChecks = sh.dns.of(rs.DNSChecks)
+	rs.MiscChecks = sh.misc.of(rs.MiscChecks)
+}
+
+// sharedLists are the last distinct lists of checks of one kind seen.
+type sharedLists[T any] struct{ seen [][]*T }
+
+// sharedListsMax is how many distinct lists of a kind are remembered.
+const sharedListsMax = 4
+
+// of returns a remembered list equal to cs (every field, pointers
+// followed), or remembers cs and returns it.
+func (s *sharedLists[T]) of(cs []*T) []*T {
+	if len(cs) == 0 {
+		return cs
+	}
+	for _, p := range s.seen {
+		if reflect.DeepEqual(p, cs) {
+			return p
+		}
+	}
+	if len(s.seen) == sharedListsMax {
+		s.seen = append(s.seen[:0], s.seen[1:]...)
+	}
+	s.seen = append(s.seen, cs)
+	return cs
 }
