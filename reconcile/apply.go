@@ -60,6 +60,11 @@ func Apply(k runtime.Kernel, inv *Inventory, plan *Plan, now time.Time) (*Result
 		inv.Remove(id)
 	}
 	batcher, batching := k.(runtime.IPVSBatcher)
+	if h, ok := k.(runtime.IPVSBatchHolder); ok && batching && len(plan.Changes) > ipvsBatchMax {
+		// The batches of this apply share one socket.
+		release := h.HoldIPVSBatch()
+		defer release()
+	}
 	for i := 0; i < len(plan.Changes); i++ {
 		if batching {
 			// Runs of IPVS changes go to the kernel together (batch.go).

@@ -24,10 +24,11 @@ import (
 
 // ipvsBatchMax bounds a batch: a first apply of a large table is one run
 // of IPVS changes, and a batch holds an op (216 bytes) and an outcome for
-// each change it carries, 2.4 MB at once for 11,000 changes. A few hundred
-// at a time cost as few system calls per change (the batcher sends a
-// socket buffer's worth at a time anyway).
-const ipvsBatchMax = 256
+// each change it carries, 2.4 MB at once for 11,000 changes. The Linux
+// batcher sends 512 ops at most per system call anyway, and Apply holds
+// its socket across batches (runtime.IPVSBatchHolder), so a batch this
+// size costs no more calls per change.
+const ipvsBatchMax = 512
 
 // ipvsRunLen returns how many changes from changes[i] on, up to
 // ipvsBatchMax, can go to the kernel as one IPVS batch: creates, updates

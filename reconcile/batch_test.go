@@ -2,6 +2,8 @@ package reconcile
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -17,9 +19,23 @@ type batchKernel struct {
 	*fake.Kernel
 	group   int
 	batches [][]runtime.IPVSOp
+	// holds counts HoldIPVSBatch calls; held is true until the release,
+	// heldBatches counts the batches made meanwhile.
+	holds, heldBatches int
+	held               bool
+}
+
+// HoldIPVSBatch counts holds, and the batches made while one is held.
+func (k *batchKernel) HoldIPVSBatch() func() {
+	k.holds++
+	k.held = true
+	return func() { k.held = false }
 }
 
 func (k *batchKernel) IPVSBatch(ops []runtime.IPVSOp) []error {
+	if k.held {
+		k.heldBatches++
+	}
 	k.batches = append(k.batches, ops)
 	var errs []error
 	for start := 0; start < len(ops); start += k.group {
@@ -205,9 +221,10 @@ func TestIPVSRunLen(t *testing.T) {
 	key := runtime.ServiceKey{Protocol: runtime.ProtocolTCP, Family: runtime.FamilyV4}
 	dest := Change{Action: ActionCreate, Kind: KindDestination, After: &Object{ServiceKey: &key, Destination: &runtime.Destination{}}}
 	route := Change{Action: ActionCreate, Kind: KindRoute, After: &Object{}}
-	// A run of 600 destinations, then a route, then two destinations.
+	// A run of 2×ipvsBatchMax+88 destinations, then a route, then two
+	// destinations.
 	var changes []Change
-	for range 600 {
+	for range 2*ipvsBatchMax + 88 {
 		changes = append(changes, dest)
 	}
 	changes = append(changes, route, dest, dest)
@@ -217,8 +234,30 @@ func TestIPVSRunLen(t *testing.T) {
 		got = append(got, n)
 		i += n
 	}
-	want := []int{ipvsBatchMax, ipvsBatchMax, 600 - 2*ipvsBatchMax, 1, 2}
+	want := []int{ipvsBatchMax, ipvsBatchMax, 88, 1, 2}
 	if !cmp.Equal(want, got) {
 		t.Errorf("batches %v, want %v", got, want)
+	}
+}
+
+// TestBatchedApplyHolds: an apply of more changes than a batch carries
+// holds the batcher's socket across its batches, and lets it go.
+func TestBatchedApplyHolds(t *testing.T) {
+	k := &batchKernel{Kernel: fake.NewKernel("eth0"), group: 64}
+	r, _ := newTestReconciler(k)
+	var b strings.Builder
+	b.WriteString("virtual_server \"big\" {\n  address = \"192.0.2.30:80\"\n")
+	for i := range ipvsBatchMax + 10 {
+		fmt.Fprintf(&b, "  real_server \"198.51.100.%d:%d\" {}\n", i%250+1, 1000+i)
+	}
+	b.WriteString("}\n")
+	cfg := loadConfig(t, b.String(), "")
+	mustReconcile(t, r, cfg, runtime.Facts{})
+	if k.holds != 1 || k.held || k.heldBatches != len(k.batches) || len(k.batches) < 2 {
+		t.Errorf("holds %d (held at the end: %v), %d of %d batches held; want 1 hold, released, every batch (2 or more) held",
+			k.holds, k.held, k.heldBatches, len(k.batches))
+	}
+	if n := len(k.Kernel.String()); n == 0 {
+		t.Error("nothing applied")
 	}
 }

@@ -42,6 +42,14 @@ type IPVSBatcher interface {
 	IPVSBatch(ops []IPVSOp) []error
 }
 
+// IPVSBatchHolder is an optional interface of IPVSBatchers whose batches
+// can share what each would otherwise set up and tear down (a socket):
+// while held, IPVSBatch calls reuse it. An apply cut into several batches
+// holds it throughout; release (call it once) lets it go.
+type IPVSBatchHolder interface {
+	HoldIPVSBatch() (release func())
+}
+
 // Do carries op out through k's one-at-a-time methods: what a batcher
 // without a batch socket, or a test double, does for each op.
 func (op IPVSOp) Do(k IPVS) error {

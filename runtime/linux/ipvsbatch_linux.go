@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"sync"
 	"syscall"
 
@@ -142,15 +143,58 @@ func (k *Kernel) IPVSBatch(ops []runtime.IPVSOp) []error {
 		k.ipvsMu.Unlock()
 		return []error{fmt.Errorf("%s: handle closed: %w", ipvsOpName(ops[0]), runtime.ErrInvalid)}
 	}
-	s, err := k.openIPVSSock()
-	if err != nil {
-		k.ipvsMu.Unlock()
-		k.log.Debug("ipvs: no batch socket, one call per op", "err", err)
-		return k.ipvsOneByOne(ops)
+	s := k.batchSock
+	if s == nil {
+		var err error
+		if s, err = k.openIPVSSock(); err != nil {
+			k.ipvsMu.Unlock()
+			k.log.Debug("ipvs: no batch socket, one call per op", "err", err)
+			return k.ipvsOneByOne(ops)
+		}
+		if k.batchHolds > 0 {
+			k.batchSock = s
+		}
 	}
 	defer k.ipvsMu.Unlock()
-	defer s.close()
-	return s.batch(k.log, ops)
+	errs := s.batch(k.log, ops)
+	if s == k.batchSock && !slices.ContainsFunc(errs, func(err error) bool { return err != nil }) {
+		return errs // kept for the next batch of the hold
+	}
+	// Not held, or a batch that failed: a fresh socket next time, with
+	// nothing left unread on it.
+	s.close()
+	if s == k.batchSock {
+		k.batchSock = nil
+	}
+	return errs
+}
+
+// HoldIPVSBatch keeps the batch socket of IPVSBatch open until release, so
+// that the batches of one apply share it: opening one resolves the IPVS
+// family and enters the namespace, and its buffers are 128 KiB.
+func (k *Kernel) HoldIPVSBatch() (release func()) {
+	k.ipvsMu.Lock()
+	k.batchHolds++
+	k.ipvsMu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			k.ipvsMu.Lock()
+			defer k.ipvsMu.Unlock()
+			k.batchHolds--
+			if k.batchHolds == 0 && k.batchSock != nil {
+				k.batchSock.close()
+				k.batchSock = nil
+			}
+		})
+	}
+}
+
+// batchSocketHeld reports whether a held batch socket is open (tests).
+func (k *Kernel) batchSocketHeld() bool {
+	k.ipvsMu.Lock()
+	defer k.ipvsMu.Unlock()
+	return k.batchSock != nil
 }
 
 // ipvsOneByOne is IPVSBatch without the batch socket.

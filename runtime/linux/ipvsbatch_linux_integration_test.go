@@ -239,3 +239,50 @@ func TestIntegrationIPVSListAllLarge(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegrationIPVSBatchHold: batches made while HoldIPVSBatch holds
+// share one socket, kept after a successful batch, dropped after a failed
+// one and at release; their results are as without a hold.
+func TestIntegrationIPVSBatchHold(t *testing.T) {
+	k := ktOpenIPVS(t)
+	web := runtime.Service{Protocol: runtime.ProtocolTCP, Addr: netip.MustParseAddr("192.0.2.20"), Port: 80, Scheduler: "wrr"}
+	d := func(i int) runtime.Destination {
+		return runtime.Destination{Addr: netip.AddrFrom4([4]byte{203, 0, 113, byte(i)}), Port: 80, Weight: 1, Forward: runtime.ForwardDR}
+	}
+	if linux.BatchSocketHeld(k) {
+		t.Fatal("a batch socket is open before any hold")
+	}
+	release := k.HoldIPVSBatch()
+	errs := k.IPVSBatch([]runtime.IPVSOp{{Kind: runtime.IPVSAddService, Service: web}, {Kind: runtime.IPVSAddDestination, Key: web.Key(), Destination: d(1)}})
+	if len(errs) != 2 || errs[0] != nil || errs[1] != nil {
+		t.Fatalf("first batch: %v", errs)
+	}
+	if !linux.BatchSocketHeld(k) {
+		t.Error("no socket kept for the hold after a batch")
+	}
+	errs = k.IPVSBatch([]runtime.IPVSOp{{Kind: runtime.IPVSAddDestination, Key: web.Key(), Destination: d(2)}, {Kind: runtime.IPVSAddDestination, Key: web.Key(), Destination: d(3)}})
+	if len(errs) != 2 || errs[0] != nil || errs[1] != nil {
+		t.Fatalf("second batch on the held socket: %v", errs)
+	}
+	// A failure drops the socket; the next batch opens another.
+	errs = k.IPVSBatch([]runtime.IPVSOp{{Kind: runtime.IPVSAddDestination, Key: web.Key(), Destination: d(3)}, {Kind: runtime.IPVSAddDestination, Key: web.Key(), Destination: d(4)}})
+	if len(errs) != 2 || !errors.Is(errs[0], runtime.ErrExist) || errs[1] != nil {
+		t.Fatalf("batch with a failure: %v, want [exists, nil]", errs)
+	}
+	if linux.BatchSocketHeld(k) {
+		t.Error("the socket of a failed batch is kept")
+	}
+	errs = k.IPVSBatch([]runtime.IPVSOp{{Kind: runtime.IPVSDelDestination, Key: web.Key(), Destination: d(4)}, {Kind: runtime.IPVSAddDestination, Key: web.Key(), Destination: d(5)}})
+	if len(errs) != 2 || errs[0] != nil || errs[1] != nil {
+		t.Fatalf("batch after the failure: %v", errs)
+	}
+	release()
+	release() // once only
+	if linux.BatchSocketHeld(k) {
+		t.Error("the socket outlives the hold")
+	}
+	want := []runtime.VirtualServer{{Service: web.Normalize(), Destinations: ktSortDests([]runtime.Destination{d(1), d(2), d(3), d(5)})}}
+	if diff := cmp.Diff(want, ktListAllSorted(t, k), ktCmp); diff != "" {
+		t.Errorf("ListAll after the held batches (-want +got):\n%s", diff)
+	}
+}

@@ -25,6 +25,9 @@ type Kernel struct {
 	ipvsMu  sync.Mutex // moby/ipvs matches replies by sequence on one socket
 	ipvs    *ipvs.Handle
 	ipvsErr error // why IPVS is unusable, wrapping runtime.ErrUnsupported
+	// The batch socket kept while HoldIPVSBatch holds it (ipvsMu).
+	batchHolds int
+	batchSock  *ipvsSock
 }
 
 var _ runtime.Kernel = (*Kernel)(nil)
@@ -105,6 +108,10 @@ func (k *Kernel) Close() error {
 	if k.ipvs != nil {
 		k.ipvs.Close()
 		k.ipvs = nil
+	}
+	if k.batchSock != nil {
+		k.batchSock.close()
+		k.batchSock = nil
 	}
 	return nil
 }
