@@ -86,10 +86,10 @@ func TestCkPeakSamplerSelf(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := ckSamplePeak(os.Getpid())
-	time.Sleep(3 * ckPeakEvery)
+	time.Sleep(3 * ckPeakEveryStartup)
 	s.stop()
 	if s.samples < 2 {
-		t.Errorf("%d samples in %s, want at least 2", s.samples, 3*ckPeakEvery)
+		t.Errorf("%d samples in %s, want at least 2", s.samples, 3*ckPeakEveryStartup)
 	}
 	if s.peak < now.rss/2 || s.main != s.peak {
 		t.Errorf("peak %d KiB, main %d KiB; resident before %d KiB", s.peak, s.main, now.rss)

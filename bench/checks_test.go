@@ -64,7 +64,7 @@ func BenchmarkChecks(b *testing.B) {
 	}
 	vmBench{
 		inVM:    "BenchmarkChecksInVM",
-		passEnv: []string{ckEnvRS, ckEnvLoop, ckEnvPerVS, ckEnvKinds, ckEnvWindow, ckEnvSettle, ckEnvSamples, ckEnvWho, ckEnvVerbose, ckEnvClock, ckEnvProfile, ckEnvHacfgEnv, ckEnvResident, ckEnvFaultAround},
+		passEnv: []string{ckEnvRS, ckEnvLoop, ckEnvPerVS, ckEnvKinds, ckEnvWindow, ckEnvSettle, ckEnvSamples, ckEnvWho, ckEnvVerbose, ckEnvClock, ckEnvProfile, ckEnvHacfgEnv, ckEnvResident, ckEnvFaultAround, "HACFG_BENCH_PEAK_EVERY"},
 		memory:  3072, timeout: 25 * time.Minute,
 		// The TSC as clocksource, as on real hardware (see ckClocksource).
 		kernelArgs: []string{"tsc=reliable"},
@@ -93,9 +93,9 @@ func BenchmarkChecks(b *testing.B) {
 //   - CPU seconds per second of the checker's processes (utime + stime
 //     from /proc/PID/stat) over a window, after a settling time;
 //   - peak memory: the largest sum of the processes' resident sets, sampled
-//     from their page tables every 20 ms (see ckRollup: the kernel's VmHWM
-//     counters trail the truth), with VmHWM and the proportional set size
-//     printed too;
+//     from their page tables every 50 ms for 5 s, then every 250 ms (see
+//     ckRollup: the kernel's VmHWM counters trail the truth), with VmHWM
+//     and the proportional set size printed too;
 //   - lag: a sample of real servers, each in a different virtual server,
 //     is taken down at once (TCP: listener closed; HTTP: 503), and IPVS is
 //     polled every millisecond until each one's destination is gone (or
