@@ -28,33 +28,27 @@ func rawBackend(t *testing.T, reply string, hold bool) netip.AddrPort {
 	ln := listen(t, "tcp", "127.0.0.1:0")
 	done := make(chan struct{})
 	t.Cleanup(func() { close(done) })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
+	acceptEach(ln, func(c net.Conn) {
+		go func() {
+			defer c.Close()
+			buf := make([]byte, 4096)
+			var req []byte
+			for !strings.Contains(string(req), "\r\n\r\n") {
+				n, err := c.Read(buf)
+				if err != nil {
+					return
+				}
+				req = append(req, buf[:n]...)
 			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 4096)
-				var req []byte
-				for !strings.Contains(string(req), "\r\n\r\n") {
-					n, err := c.Read(buf)
-					if err != nil {
-						return
-					}
-					req = append(req, buf[:n]...)
+			io.WriteString(c, reply)
+			if hold {
+				select {
+				case <-done:
+				case <-time.After(10 * time.Second):
 				}
-				io.WriteString(c, reply)
-				if hold {
-					select {
-					case <-done:
-					case <-time.After(10 * time.Second):
-					}
-				}
-			}()
-		}
-	}()
+			}
+		}()
+	})
 	return addrOf(ln.Addr())
 }
 

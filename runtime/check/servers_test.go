@@ -57,17 +57,26 @@ func listenIPv6(t *testing.T) net.Listener {
 // connection to serve on a goroutine of its own; serve closes it.
 func recordingServer(ln net.Listener, serve func(net.Conn)) <-chan string {
 	seen := make(chan string, 10)
+	acceptEach(ln, func(c net.Conn) {
+		seen <- c.RemoteAddr().String()
+		go serve(c)
+	})
+	return seen
+}
+
+// acceptEach accepts connections on ln until it is closed, handing each
+// to handle on the accepting goroutine (handle starts its own goroutine
+// for a long exchange).
+func acceptEach(ln net.Listener, handle func(net.Conn)) {
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			seen <- c.RemoteAddr().String()
-			go serve(c)
+			handle(c)
 		}
 	}()
-	return seen
 }
 
 func addrOf(a net.Addr) netip.AddrPort {
@@ -183,15 +192,7 @@ func newSMTPBackend(t *testing.T, addr string) *smtpBackend {
 	b := &smtpBackend{banner: "220-smtp.example ESMTP\r\n220 ready", heloReply: "250 smtp.example"}
 	ln := listen(t, "tcp", addr)
 	b.addr = addrOf(ln.Addr())
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go b.serve(c)
-		}
-	}()
+	acceptEach(ln, func(c net.Conn) { go b.serve(c) })
 	return b
 }
 
@@ -310,15 +311,7 @@ func dnsReply(id uint16, q dnsQuestion, rcode uint16, answers int) []byte {
 func closingBackend(t *testing.T, addr string) net.Listener {
 	t.Helper()
 	ln := listen(t, "tcp", addr)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	acceptEach(ln, func(c net.Conn) { c.Close() })
 	return ln
 }
 
@@ -335,17 +328,11 @@ func hangingBackend(t *testing.T, addr string) netip.AddrPort {
 			c.Close()
 		}
 	})
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
+	acceptEach(ln, func(c net.Conn) {
+		mu.Lock()
+		conns = append(conns, c)
+		mu.Unlock()
+	})
 	return addrOf(ln.Addr())
 }
 
