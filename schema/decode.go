@@ -131,68 +131,66 @@ func (d *decoder) body(rv reflect.Value, what string) *bodyDecoder {
 // entry decodes one entry of the body.
 func (b *bodyDecoder) entry(e *entry) {
 	d, rv, what, si, seen, labels := b.d, b.rv, b.what, b.si, b.seen, b.labels
-	{
-		f := si.byName[e.key]
-		if f == nil {
-			kindWord := "argument"
-			if e.val.block {
-				kindWord = "block type"
+	f := si.byName[e.key]
+	if f == nil {
+		kindWord := "argument"
+		if e.val.block {
+			kindWord = "block type"
+		}
+		d.errorf(e.keyRange, "Unknown "+kindWord,
+			"%q is not expected in %s.%s", e.key, what, didYouMean(e.key, si.names()))
+		return
+	}
+	fv := rv.FieldByIndex(f.index)
+	switch f.kind {
+	case fieldAttr, fieldBlock:
+		if first, dup := seen[e.key]; dup {
+			word := "argument"
+			if f.kind == fieldBlock {
+				word = "block"
 			}
-			d.errorf(e.keyRange, "Unknown "+kindWord,
-				"%q is not expected in %s.%s", e.key, what, didYouMean(e.key, si.names()))
+			d.errorf(e.keyRange, "Duplicate "+word,
+				"%q is already set in %s at %s; give it once.", e.key, what, shortPos(first))
 			return
 		}
-		fv := rv.FieldByIndex(f.index)
-		switch f.kind {
-		case fieldAttr, fieldBlock:
-			if first, dup := seen[e.key]; dup {
-				word := "argument"
-				if f.kind == fieldBlock {
-					word = "block"
-				}
-				d.errorf(e.keyRange, "Duplicate "+word,
-					"%q is already set in %s at %s; give it once.", e.key, what, shortPos(first))
-				return
+		seen[e.key] = e.keyRange
+		if f.kind == fieldAttr {
+			d.decodeValue(e.val, fv, f, e.key)
+		} else {
+			d.decodeBlock(e.val, fv, e.key, e.keyRange)
+		}
+	case fieldBlocks:
+		items := []*value{e.val}
+		if e.val.kind == kindList {
+			items = e.val.list
+		}
+		for _, it := range items {
+			elem := reflect.New(fv.Type().Elem()).Elem()
+			d.decodeBlock(it, elem, e.key, it.rng)
+			fv.Set(reflect.Append(fv, elem))
+		}
+	case fieldLabeled:
+		if e.val.kind != kindObject {
+			d.errorf(e.val.rng, "Incorrect type",
+				"%q holds named blocks: write %s \"NAME\" { … } in HCL, or a map from name to settings in YAML; found a %s.",
+				e.key, e.key, e.val.kind)
+			return
+		}
+		if labels[e.key] == nil {
+			labels[e.key] = map[string]hcl.Range{}
+		}
+		for _, le := range e.val.entries {
+			if first, dup := labels[e.key][le.key]; dup {
+				d.errorf(le.keyRange, "Duplicate "+e.key,
+					"%s %q is already defined at %s.", e.key, le.key, shortPos(first))
+				continue
 			}
-			seen[e.key] = e.keyRange
-			if f.kind == fieldAttr {
-				d.decodeValue(e.val, fv, f, e.key)
-			} else {
-				d.decodeBlock(e.val, fv, e.key, e.keyRange)
-			}
-		case fieldBlocks:
-			items := []*value{e.val}
-			if e.val.kind == kindList {
-				items = e.val.list
-			}
-			for _, it := range items {
-				elem := reflect.New(fv.Type().Elem()).Elem()
-				d.decodeBlock(it, elem, e.key, it.rng)
-				fv.Set(reflect.Append(fv, elem))
-			}
-		case fieldLabeled:
-			if e.val.kind != kindObject {
-				d.errorf(e.val.rng, "Incorrect type",
-					"%q holds named blocks: write %s \"NAME\" { … } in HCL, or a map from name to settings in YAML; found a %s.",
-					e.key, e.key, e.val.kind)
-				return
-			}
-			if labels[e.key] == nil {
-				labels[e.key] = map[string]hcl.Range{}
-			}
-			for _, le := range e.val.entries {
-				if first, dup := labels[e.key][le.key]; dup {
-					d.errorf(le.keyRange, "Duplicate "+e.key,
-						"%s %q is already defined at %s.", e.key, le.key, shortPos(first))
-					continue
-				}
-				labels[e.key][le.key] = le.keyRange
-				elem := reflect.New(fv.Type().Elem().Elem())
-				d.decodeLabel(le, elem.Elem(), e.key)
-				d.decodeBody(le.val, elem.Elem(), fmt.Sprintf("%s %q", e.key, le.key))
-				d.src.put(elem.Interface(), le.keyRange)
-				fv.Set(reflect.Append(fv, elem))
-			}
+			labels[e.key][le.key] = le.keyRange
+			elem := reflect.New(fv.Type().Elem().Elem())
+			d.decodeLabel(le, elem.Elem(), e.key)
+			d.decodeBody(le.val, elem.Elem(), fmt.Sprintf("%s %q", e.key, le.key))
+			d.src.put(elem.Interface(), le.keyRange)
+			fv.Set(reflect.Append(fv, elem))
 		}
 	}
 }
