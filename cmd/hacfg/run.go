@@ -124,7 +124,7 @@ func (w agentWiring) deps() (agent.Deps, func(), error) {
 // So `hacfg run` sets it and executes itself again, as the same process;
 // the new image inherits the setting, and the second time round finds it
 // set. HACFG_HUGEPAGES=1 keeps huge pages, and any failure here leaves the
-// agent running as it is (cmdRun turns them off for what comes after).
+// agent running as it is (cmdRun logs that they stay on).
 func hugePagesOff() {
 	if os.Getenv("HACFG_HUGEPAGES") == "1" {
 		return
@@ -221,12 +221,10 @@ func cmdRun(e *env, args []string) error {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(agentGCPercent)
 	}
-	// A heap of a few megabytes gains nothing from 2 MiB pages and, where
-	// the kernel's setting is "always", would pay for them in memory (see
-	// hugePagesOff, which main calls first).
+	// main turned huge pages off (hugePagesOff); say so when it could not.
 	if os.Getenv("HACFG_HUGEPAGES") != "1" {
-		if err := linux.DisableHugePages(); err != nil {
-			log.Warn("transparent huge pages stay on", "err", err)
+		if off, err := linux.HugePagesDisabled(); err != nil || !off {
+			log.Warn("transparent huge pages stay on for the agent's heap", "err", err)
 		}
 	}
 	unlock, err := lockState(kf.stateDir)
