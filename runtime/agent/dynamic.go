@@ -329,15 +329,20 @@ func (a *Agent) snapshotFactsLocked() runtime.Facts {
 // scopedFactsLocked copies the VRRP roles and the health and quorum facts
 // of the named virtual servers only (a.mu held).
 func (a *Agent) scopedFactsLocked(servers map[string]bool) runtime.Facts {
-	f := runtime.Facts{VRRP: cloneRoles(a.facts.VRRP)}
-	if len(servers) == 0 || a.cfg == nil || a.dyn.health == nil {
-		return f
+	names := make([]string, 0, len(servers))
+	for name := range servers {
+		names = append(names, name)
 	}
-	var names []string
-	for _, vs := range a.cfg.VirtualServers {
-		if servers[vs.Name] {
-			names = append(names, vs.Name)
-		}
+	return a.factsOfLocked(names)
+}
+
+// factsOfLocked copies the VRRP roles and the health and quorum facts of
+// the virtual servers named (a.mu held); names the checker does not know
+// are left out.
+func (a *Agent) factsOfLocked(names []string) runtime.Facts {
+	f := runtime.Facts{VRRP: cloneRoles(a.facts.VRRP)}
+	if len(names) == 0 || a.dyn.health == nil {
+		return f
 	}
 	cf := a.dyn.health.FactsOf(names...)
 	f.Health, f.HealthOf, f.Quorum = cf.Health, cf.HealthOf, cf.Quorum

@@ -122,13 +122,13 @@ func (a *Agent) Status() Status {
 func (a *Agent) Facts() runtime.Facts {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	all := map[string]bool{}
+	var names []string
 	if a.cfg != nil {
 		for _, vs := range a.cfg.VirtualServers {
-			all[vs.Name] = true
+			names = append(names, vs.Name)
 		}
 	}
-	return a.scopedFactsLocked(all)
+	return a.factsOfLocked(names)
 }
 
 // WireFacts is Facts in a JSON-friendly form.
