@@ -2,4 +2,8 @@ package linux
 
 // BatchSocketHeld reports whether k keeps a batch socket open for a hold
 // (see HoldIPVSBatch).
-func BatchSocketHeld(k *Kernel) bool { return k.batchSocketHeld() }
+func BatchSocketHeld(k *Kernel) bool {
+	k.ipvsMu.Lock()
+	defer k.ipvsMu.Unlock()
+	return k.batchSock != nil
+}

@@ -190,13 +190,6 @@ func (k *Kernel) HoldIPVSBatch() (release func()) {
 	}
 }
 
-// batchSocketHeld reports whether a held batch socket is open (tests).
-func (k *Kernel) batchSocketHeld() bool {
-	k.ipvsMu.Lock()
-	defer k.ipvsMu.Unlock()
-	return k.batchSock != nil
-}
-
 // ipvsOneByOne is IPVSBatch without the batch socket.
 func (k *Kernel) ipvsOneByOne(ops []runtime.IPVSOp) []error {
 	errs := make([]error, 0, len(ops))
