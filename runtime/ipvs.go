@@ -393,3 +393,15 @@ type IPVS interface {
 	// ListAll returns every service with its destinations.
 	ListAll() ([]VirtualServer, error)
 }
+
+// IPVSSomeLister is an optional interface of IPVS implementations that can
+// read several services with their destinations at once (for instance over
+// one netlink socket) rather than through a GetService and a
+// ListDestinations call each.
+//
+// ListSome returns those of keys that exist, in the order of keys, each
+// with its destinations; a key that names no service is left out, not an
+// error.
+type IPVSSomeLister interface {
+	ListSome(keys []ServiceKey) ([]VirtualServer, error)
+}

@@ -779,3 +779,123 @@ func (s *ipvsSock) listDests(svcs []runtime.Service, out []runtime.VirtualServer
 	}
 	return nil
 }
+
+// ListSome returns the services of keys that exist, with their
+// destinations (see runtime.IPVSSomeLister): for each, one request for the
+// service and one dump of its destinations, over the held batch socket or
+// one opened for the call. A reconcile of some virtual servers reads them
+// this way rather than through moby/ipvs, which allocates 64 KiB for every
+// answer it reads.
+//
+// Equivalent to: ipvsadm -Ln -t 192.0.2.10:80 (for each key)
+func (k *Kernel) ListSome(keys []runtime.ServiceKey) ([]runtime.VirtualServer, error) {
+	if k.ipvsErr != nil {
+		return nil, fmt.Errorf("ipvs: list services: %w", k.ipvsErr)
+	}
+	k.ipvsMu.Lock()
+	defer k.ipvsMu.Unlock()
+	if k.ipvs == nil {
+		return nil, fmt.Errorf("ipvs: list services: handle closed: %w", runtime.ErrInvalid)
+	}
+	s := k.batchSock
+	if s == nil {
+		var err error
+		if s, err = k.openIPVSSock(); err != nil {
+			return k.listSomeMoby(keys)
+		}
+		defer s.close()
+	}
+	var svcs []runtime.Service
+	for _, key := range keys {
+		svc, err := s.getService(key)
+		if errors.Is(err, syscall.ESRCH) || errors.Is(err, syscall.ENOENT) {
+			continue
+		}
+		if err != nil {
+			if s == k.batchSock {
+				// Something may be left unread: a fresh socket next time.
+				s.close()
+				k.batchSock = nil
+			}
+			return nil, wrap("ipvs: get service "+key.String(), err)
+		}
+		svcs = append(svcs, svc)
+	}
+	out := make([]runtime.VirtualServer, len(svcs))
+	if err := s.listDests(svcs, out); err != nil {
+		if s == k.batchSock {
+			s.close()
+			k.batchSock = nil
+		}
+		return nil, wrap("ipvs: list", err)
+	}
+	return out, nil
+}
+
+// listSomeMoby is ListSome through moby/ipvs, when no socket of our own
+// can be opened (ipvsMu held).
+func (k *Kernel) listSomeMoby(keys []runtime.ServiceKey) ([]runtime.VirtualServer, error) {
+	var out []runtime.VirtualServer
+	for _, key := range keys {
+		ms, err := k.ipvs.GetService(toMobyKey(key))
+		if err != nil {
+			if errors.Is(wrap("", err), runtime.ErrNotExist) {
+				continue
+			}
+			return nil, wrap("ipvs: get service "+key.String(), err)
+		}
+		svc := fromMobyService(ms)
+		ds, err := listDests(k.ipvs, svc.Key())
+		if err != nil {
+			return nil, wrap("ipvs: list destinations of "+key.String(), err)
+		}
+		out = append(out, runtime.VirtualServer{Service: svc, Destinations: ds})
+	}
+	return out, nil
+}
+
+// getService asks the kernel for the service of key (a request, not a
+// dump: one answer, then the acknowledgement).
+func (s *ipvsSock) getService(key runtime.ServiceKey) (runtime.Service, error) {
+	s.seq++
+	seq := s.seq
+	b := appendNlmsghdr(s.wbuf[:0], s.family, unix.NLM_F_REQUEST|unix.NLM_F_ACK, seq)
+	b = append(b, ipvsCmdGetService, 1, 0, 0)
+	b = appendService(b, serviceOfKey(key), false)
+	binary.NativeEndian.PutUint32(b, uint32(len(b)))
+	s.wbuf = b[:0]
+	if err := s.send(b); err != nil {
+		return runtime.Service{}, err
+	}
+	var svc runtime.Service
+	var perr error
+	got := false
+	err := s.recvMsgs(func(typ, _ uint16, mseq uint32, m []byte) (bool, error) {
+		if mseq != seq {
+			return false, nil
+		}
+		switch typ {
+		case unix.NLMSG_ERROR:
+			if len(m) < unix.NLMSG_HDRLEN+4 {
+				return true, errors.New("ipvs: short netlink error")
+			}
+			if code := int32(binary.NativeEndian.Uint32(m[unix.NLMSG_HDRLEN:])); code != 0 {
+				return true, syscall.Errno(-code)
+			}
+			return true, nil // the acknowledgement, after the answer
+		case s.family:
+			if len(m) >= unix.NLMSG_HDRLEN+genlHdrLen {
+				svc, perr = parseService(m[unix.NLMSG_HDRLEN+genlHdrLen:])
+				got = true
+			}
+		}
+		return false, nil
+	})
+	if err == nil {
+		err = perr
+	}
+	if err == nil && !got {
+		err = errors.New("ipvs: no service in the kernel's answer")
+	}
+	return svc, err
+}

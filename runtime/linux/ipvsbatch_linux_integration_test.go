@@ -286,3 +286,82 @@ func TestIntegrationIPVSBatchHold(t *testing.T) {
 		t.Errorf("ListAll after the held batches (-want +got):\n%s", diff)
 	}
 }
+
+// TestIntegrationIPVSListSome: ListSome reads the services named, in their
+// order, with their destinations, skips a key naming none, and works the
+// same with and without a held batch socket (which it then keeps).
+func TestIntegrationIPVSListSome(t *testing.T) {
+	k := ktOpenIPVS(t)
+	web := runtime.Service{Protocol: runtime.ProtocolTCP, Addr: netip.MustParseAddr("192.0.2.30"), Port: 80, Scheduler: "wrr"}
+	dns6 := runtime.Service{Protocol: runtime.ProtocolUDP, Addr: netip.MustParseAddr("2001:db8::30"), Port: 53, Scheduler: "rr", Timeout: 60 * time.Second}
+	mark := runtime.Service{FwMark: 9, Family: runtime.FamilyV4, Scheduler: "sh"}
+	empty := runtime.Service{Protocol: runtime.ProtocolTCP, Addr: netip.MustParseAddr("192.0.2.31"), Port: 443, Scheduler: "rr"}
+	other := runtime.Service{Protocol: runtime.ProtocolTCP, Addr: netip.MustParseAddr("192.0.2.32"), Port: 80, Scheduler: "rr"}
+	missing := runtime.ServiceKey{Protocol: runtime.ProtocolTCP, Addr: netip.MustParseAddr("192.0.2.99"), Port: 80}
+	d := func(i int) runtime.Destination {
+		return runtime.Destination{Addr: netip.AddrFrom4([4]byte{203, 0, 113, byte(i)}), Port: 80, Weight: i, Forward: runtime.ForwardDR}
+	}
+	d6 := runtime.Destination{Addr: netip.MustParseAddr("2001:db8:1::30"), Port: 53, Weight: 2, Forward: runtime.ForwardDR}
+	ops := []runtime.IPVSOp{
+		{Kind: runtime.IPVSAddService, Service: web}, {Kind: runtime.IPVSAddService, Service: dns6},
+		{Kind: runtime.IPVSAddService, Service: mark}, {Kind: runtime.IPVSAddService, Service: empty},
+		{Kind: runtime.IPVSAddService, Service: other},
+		{Kind: runtime.IPVSAddDestination, Key: dns6.Key(), Destination: d6},
+		{Kind: runtime.IPVSAddDestination, Key: mark.Key(), Destination: d(9)},
+		{Kind: runtime.IPVSAddDestination, Key: other.Key(), Destination: d(8)},
+	}
+	for i := 1; i <= 300; i++ { // more than one read buffer of answers
+		ops = append(ops, runtime.IPVSOp{Kind: runtime.IPVSAddDestination, Key: web.Key(),
+			Destination: runtime.Destination{Addr: netip.AddrFrom4([4]byte{198, 51, 100, byte(i % 250)}), Port: uint16(1000 + i), Weight: 1, Forward: runtime.ForwardNAT}})
+	}
+	for i, err := range k.IPVSBatch(ops) {
+		if err != nil {
+			t.Fatalf("setup op %d: %v", i, err)
+		}
+	}
+	all := map[string]runtime.VirtualServer{}
+	for _, vs := range ktListAllSorted(t, k) {
+		all[vs.Service.Key().String()] = vs
+	}
+	keys := []runtime.ServiceKey{mark.Key(), missing, web.Key(), empty.Key(), dns6.Key()}
+	var want []runtime.VirtualServer
+	for _, key := range keys {
+		if vs, ok := all[key.String()]; ok {
+			want = append(want, vs)
+		}
+	}
+	if len(want) != 4 || len(want[1].Destinations) != 300 {
+		t.Fatalf("setup: ListAll has %d of the services listed, want 4 (web with 300 destinations)", len(want))
+	}
+	list := func(what string) {
+		t.Helper()
+		got, err := k.ListSome(keys)
+		ktMust(t, err)
+		for i := range got {
+			got[i].Destinations = ktSortDests(got[i].Destinations)
+		}
+		if diff := cmp.Diff(want, got, ktCmp); diff != "" {
+			t.Errorf("ListSome %s (-ListAll +ListSome):\n%s", what, diff)
+		}
+	}
+	list("without a hold")
+	if linux.BatchSocketHeld(k) {
+		t.Error("ListSome without a hold keeps a socket")
+	}
+	release := k.HoldIPVSBatch()
+	defer release()
+	d9w := d(9)
+	d9w.Weight = 7
+	if errs := k.IPVSBatch([]runtime.IPVSOp{{Kind: runtime.IPVSUpdateDestination, Key: mark.Key(), Destination: d9w}}); errs[0] != nil {
+		t.Fatalf("batch on the held socket: %v", errs[0])
+	}
+	want[0].Destinations[0].Weight = 7
+	list("on the held socket")
+	list("on the held socket, again")
+	if !linux.BatchSocketHeld(k) {
+		t.Error("ListSome dropped the held socket")
+	}
+	if got, err := k.ListSome([]runtime.ServiceKey{missing}); err != nil || len(got) != 0 {
+		t.Errorf("ListSome of a missing service = %v, %v; want nothing", got, err)
+	}
+}
