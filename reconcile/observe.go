@@ -128,6 +128,20 @@ func observe(k runtime.Kernel, scope Scope, services []runtime.ServiceKey, index
 		}
 		return obs, nil
 	}
+	if l, ok := k.(runtime.IPVSSomeLister); ok {
+		vss, err := l.ListSome(services)
+		if err != nil {
+			if errors.Is(err, runtime.ErrUnsupported) {
+				obs.IPVSErr = err
+				return obs, nil
+			}
+			return nil, fmt.Errorf("observe: list ipvs services: %w", err)
+		}
+		for _, vs := range vss {
+			addService(obs.State, vs.Service, vs.Destinations)
+		}
+		return obs, nil
+	}
 	for _, key := range services {
 		svc, err := k.GetService(key)
 		if errors.Is(err, runtime.ErrNotExist) {

@@ -148,3 +148,39 @@ func TestObserveIndexedMatchesObserve(t *testing.T) {
 		}
 	}
 }
+
+// noListSome hides the fake kernel's ListSome: a kernel that reads each
+// service with GetService and ListDestinations.
+type noListSome struct{ runtime.Kernel }
+
+// TestObserveScopedWithoutListSome: a scoped observe reads the same
+// services, missing ones left out, with and without ListSome.
+func TestObserveScopedWithoutListSome(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	fk := fake.NewKernel("eth0")
+	rec, _ := newTestReconciler(fk)
+	cfg := loadConfig(t, randomIPVSConfig(r, 12), "")
+	if _, _, err := rec.Reconcile(cfg, runtime.Facts{}, PlanOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	all, _ := fk.ListAll()
+	var keys []runtime.ServiceKey
+	for i, vs := range all {
+		if i%2 == 0 {
+			keys = append(keys, vs.Service.Key())
+		}
+	}
+	keys = append(keys, runtime.ServiceKey{Protocol: runtime.ProtocolTCP, Addr: netip.MustParseAddr("192.0.2.254"), Port: 1})
+	scope := Scope{VirtualServers: []string{"v1"}}
+	with, err := Observe(fk, scope, keys)
+	must(t, err)
+	without, err := Observe(noListSome{fk}, scope, keys)
+	must(t, err)
+	if len(with.State) < len(keys) {
+		t.Fatalf("observed %d objects for %d services", len(with.State), len(keys))
+	}
+	opts := cmp.Options{cmpopts.EquateComparable(netip.Addr{}, netip.AddrPort{}, netip.Prefix{})}
+	if diff := cmp.Diff(without.State, with.State, opts); diff != "" {
+		t.Errorf("observed (-without ListSome +with):\n%s", diff)
+	}
+}

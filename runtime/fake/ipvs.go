@@ -311,3 +311,27 @@ func (k *Kernel) SetConnections(dk runtime.DestinationKey, active, inactive int)
 	vs.dests[dk.Addr] = d
 	return nil
 }
+
+// ListSome returns the services of keys that exist with their destinations
+// (runtime.IPVSSomeLister). Each key counts, and can be made to fail, as a
+// GetService and a ListDestinations call.
+func (k *Kernel) ListSome(keys []runtime.ServiceKey) ([]runtime.VirtualServer, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var out []runtime.VirtualServer
+	for _, key := range keys {
+		key = key.Normalize()
+		if err := k.begin("GetService", key.String(), key); err != nil {
+			return nil, err
+		}
+		vs, ok := k.services[key]
+		if !ok {
+			continue
+		}
+		if err := k.begin("ListDestinations", key.String(), key); err != nil {
+			return nil, err
+		}
+		out = append(out, runtime.VirtualServer{Service: vs.svc, Destinations: vs.sortedDests()})
+	}
+	return out, nil
+}
