@@ -148,6 +148,24 @@ type DiffOptions struct {
 	// object that is not desired), so that a plan with nothing to delete
 	// does not compute the desired state twice.
 	declared func() (State, error)
+	// elsewhere, when set, says whether an object is desired, or
+	// declared, by an owner out of scope: a part of ReconcileInParts
+	// leaves an owned object another part desires to that part (which
+	// takes it over), and keeps the inventory entry of one another part
+	// declares, as a plan of everything would.
+	elsewhere func(id string) (desired, declared bool)
+}
+
+// isDeclared reports whether the config declares id whatever the facts.
+func (o *DiffOptions) isDeclared(id string) bool {
+	if _, ok := o.Declared[id]; ok {
+		return true
+	}
+	if o.elsewhere != nil {
+		_, declared := o.elsewhere(id)
+		return declared
+	}
+	return false
 }
 
 // Diff compares desired with observed over what hacfg owns (inv, limited to
@@ -206,9 +224,15 @@ func Diff(desired State, obs *Observed, inv *Inventory, scope Scope, opts DiffOp
 	var ownedIDs []string
 	if ownedDesired < len(owned) {
 		for id := range owned {
-			if _, ok := desired[id]; !ok {
-				ownedIDs = append(ownedIDs, id)
+			if _, ok := desired[id]; ok {
+				continue
 			}
+			if opts.elsewhere != nil {
+				if desired, _ := opts.elsewhere(id); desired {
+					continue // another part's, to take over
+				}
+			}
+			ownedIDs = append(ownedIDs, id)
 		}
 	}
 	sort.Strings(ownedIDs)
@@ -223,7 +247,7 @@ func Diff(desired State, obs *Observed, inv *Inventory, scope Scope, opts DiffOp
 		e := owned[id]
 		o, present := obs.get(id)
 		if !present {
-			if _, declared := opts.Declared[id]; !declared && scopeObserves(scope, e.Kind, obs) {
+			if !opts.isDeclared(id) && scopeObserves(scope, e.Kind, obs) {
 				p.Forget = append(p.Forget, id)
 			}
 			continue
@@ -252,8 +276,7 @@ func Diff(desired State, obs *Observed, inv *Inventory, scope Scope, opts DiffOp
 		if e.DrainingSince != nil {
 			reason = "drained"
 		}
-		_, declared := opts.Declared[id]
-		deletes = append(deletes, Change{Action: ActionDelete, ID: id, Kind: e.Kind, Owner: e.Owner, Before: o, Reason: reason, Declared: declared})
+		deletes = append(deletes, Change{Action: ActionDelete, ID: id, Kind: e.Kind, Owner: e.Owner, Before: o, Reason: reason, Declared: opts.isDeclared(id)})
 	}
 	// Deletes first, dependents before what they depend on; then creates
 	// and updates, dependencies first.

@@ -40,6 +40,11 @@ type PlanOptions struct {
 	// scoped reconciles of its hot path (a takeover, a health change),
 	// whose latency matters; its periodic full reconcile verifies.
 	NoVerify bool
+
+	// elsewhere, in a part of ReconcileInParts, says whether an object
+	// the part's owners own but do not desire is desired, or declared,
+	// by an owner of another part (see DiffOptions.elsewhere).
+	elsewhere func(id string) (desired, declared bool)
 }
 
 // ErrStale is returned when a saved plan no longer matches the kernel.
@@ -109,7 +114,7 @@ func (r *Reconciler) planFor(cfg *schema.Config, desired State, assumed []string
 	addrs, svcs := declared(cfg)
 	p, err := Diff(desired, obs, r.Inventory, opts.Scope, DiffOptions{
 		Adopt: opts.Adopt, AllowEmpty: opts.AllowEmpty, DeclaredAddrs: addrs, DeclaredServices: svcs,
-		DrainTimeout: r.drainTimeout(), Now: r.now(),
+		DrainTimeout: r.drainTimeout(), Now: r.now(), elsewhere: opts.elsewhere,
 		// What the config declares whatever the facts matters only for
 		// owned objects a plan may delete or forget; with none, a plan of
 		// a large table does not compute its desired state twice.
@@ -264,6 +269,10 @@ func (r *Reconciler) apply(p *Plan) (*Result, error) {
 func (r *Reconciler) Reconcile(cfg *schema.Config, facts runtime.Facts, opts PlanOptions) (*Plan, *Result, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.reconcileLocked(cfg, facts, opts)
+}
+
+func (r *Reconciler) reconcileLocked(cfg *schema.Config, facts runtime.Facts, opts PlanOptions) (*Plan, *Result, error) {
 	desired, assumed, err := Desired(cfg, facts, opts.Scope)
 	if err != nil {
 		return nil, nil, err
