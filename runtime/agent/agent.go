@@ -739,6 +739,11 @@ func (a *Agent) releaseProgram() {
 	a.log.Debug("released program pages", "bytes", n)
 }
 
+// fullReconcilePart is about how many real servers a part of a full
+// reconcile covers (see reconcile.ReconcileInParts): each holds a few
+// hundred bytes a real server while its part runs.
+const fullReconcilePart = 1000
+
 // process runs the pending reconciles: scoped ones for the facts that
 // changed, or a full one.
 
@@ -783,10 +788,19 @@ func (a *Agent) process() {
 	}
 	scope.Skip = skip
 	start := a.deps.Clock.Now()
-	plan, _, err := a.deps.Reconciler.Reconcile(cfg, facts, reconcile.PlanOptions{Node: a.node, Scope: scope, AllowEmpty: true, NoVerify: !p.full})
-	changes := 0
-	if plan != nil {
-		changes = len(plan.Changes)
+	opts := reconcile.PlanOptions{Node: a.node, Scope: scope, AllowEmpty: true, NoVerify: !p.full}
+	var changes int
+	var err error
+	if p.full {
+		// A part at a time: the desired, observed and planned objects
+		// of a large table are not all held at once.
+		changes, err = a.deps.Reconciler.ReconcileInParts(cfg, facts, opts, fullReconcilePart)
+	} else {
+		var plan *reconcile.Plan
+		plan, _, err = a.deps.Reconciler.Reconcile(cfg, facts, opts)
+		if plan != nil {
+			changes = len(plan.Changes)
+		}
 	}
 	a.mu.Lock()
 	a.lastRec = recInfo{At: start, Count: a.lastRec.Count + 1, Changes: changes, Scope: scopeString(scope)}
