@@ -64,8 +64,8 @@ type timerFunc func()
 func (f timerFunc) timerFired() { f() }
 
 // exchangeDone is told how an exchange ended. An interface rather than a
-// func: the attempts that implement it are kept and reused, so that a
-// check allocates no closure.
+// func: the Manager's checkers implement it, so that a check allocates no
+// closure.
 type exchangeDone interface {
 	exchanged(reply []byte, err error)
 }
@@ -87,12 +87,13 @@ type deadlineEntry struct {
 	t   *loopTimer
 }
 
-// loopTimer is a runtime.Timer run by the loop: its target is called on
-// the loop's goroutine, which is where the checks it starts run too, so a
+// loopTimer is a timer run by the loop: its target is called on the
+// loop's goroutine, which is where the checks it starts run too, so a
 // check costs no goroutine and no wake-up of another thread. The Manager
-// keeps one in each checker (see startTimer).
+// keeps one in each checker (see startTimer), and stops and resets it
+// through the exchanger (stopTimer, resetTimer): a timer that held its
+// exchanger would be a word more in each checker.
 type loopTimer struct {
-	x   *exchanger
 	to  timerTarget
 	gen uint64
 	// How early it may fire, in nanoseconds (see maxTimerSlack): an
@@ -102,26 +103,34 @@ type loopTimer struct {
 	pending bool
 }
 
-func (t *loopTimer) Stop() bool {
-	t.x.mu.Lock()
-	defer t.x.mu.Unlock()
+// inUse says whether t was started (and so is the loop's to stop and
+// reset).
+func (t *loopTimer) inUse() bool { return t.to != nil }
+
+// stopTimer stops t, started by startTimer, and says whether it was
+// pending.
+func (x *exchanger) stopTimer(t *loopTimer) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
 	was := t.pending
 	if was {
 		t.pending = false
-		t.x.timers--
+		x.timers--
 	}
 	t.gen++
 	return was
 }
 
-func (t *loopTimer) Reset(d time.Duration) bool {
-	t.x.mu.Lock()
-	defer t.x.mu.Unlock()
+// resetTimer arms t, started by startTimer, to fire after d, and says
+// whether it was pending.
+func (x *exchanger) resetTimer(t *loopTimer, d time.Duration) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
 	was := t.pending
 	if was {
-		t.x.timers--
+		x.timers--
 	}
-	t.x.armLocked(t, d)
+	x.armLocked(t, d)
 	return was
 }
 
@@ -315,14 +324,15 @@ func (x *exchanger) after(d time.Duration, f func()) (*loopTimer, error) {
 func (x *exchanger) startTimer(t *loopTimer, d time.Duration, to timerTarget) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	t.x, t.to = x, to
 	if x.closed {
+		t.to = to
 		t.gen++ // as armLocked would: not pending
 		return nil
 	}
 	if err := x.runLocked(); err != nil {
 		return err
 	}
+	t.to = to
 	x.armLocked(t, d)
 	return nil
 }

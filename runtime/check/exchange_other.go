@@ -24,11 +24,13 @@ type exchangeDone interface {
 
 func (x *exchanger) close() {}
 
-// loopTimer is never made outside Linux.
+// loopTimer is never started outside Linux.
 type loopTimer struct{}
 
-func (t *loopTimer) Stop() bool                 { return false }
-func (t *loopTimer) Reset(_ time.Duration) bool { return false }
+func (t *loopTimer) inUse() bool { return false }
+
+func (x *exchanger) stopTimer(*loopTimer) bool                 { return false }
+func (x *exchanger) resetTimer(*loopTimer, time.Duration) bool { return false }
 
 func (x *exchanger) after(time.Duration, func()) (*loopTimer, error) {
 	return nil, errors.New("no event loop on this system")

@@ -102,6 +102,12 @@ type Manager struct {
 	jitter        func(time.Duration) time.Duration
 	scriptTimeout time.Duration
 	sem           chan struct{}
+	// base is the clock's time at New: the checkers keep the start of an
+	// attempt on the event loop as an offset from it (see
+	// checker.attemptAt), and other times on the wall clock in
+	// nanoseconds, in its location (see wallTime): 8 bytes rather than a
+	// time.Time's 24.
+	base time.Time
 
 	ctx    context.Context // canceled by Stop: ends running probes
 	cancel context.CancelFunc
@@ -164,18 +170,25 @@ func (vs *vsState) rsLocked(addr netip.AddrPort) *rsState {
 }
 
 // rsState is one real server's state. There is one per real server (tens
-// of thousands in large configurations): keep it small.
+// of thousands in large configurations): keep it small. Its health is
+// kept in parts (up, dynWeight, since) and made whole when it is read
+// (see healthLocked): its Reason, the checkers' last results, is theirs.
 type rsState struct {
-	vs        *vsState
-	cfg       *schema.RealServer
-	checkers  []*checker
-	health    runtime.Health
-	dynWeight int32 // misc_dynamic weight, -1 when none has been set
-	notified  bool
+	vs       *vsState
+	cfg      *schema.RealServer
+	checkers []*checker
 	// one holds checkers when there is one (as usual): the struct has
 	// room for it in its size class, a slice of its own would be another
 	// allocation.
 	one [1]*checker
+	// since is when up last changed, on the wall clock (Unix
+	// nanoseconds, see Manager.wallTime).
+	since int64
+	// dynWeight is the misc_dynamic weight, -1 when none has been set:
+	// the health's Weight.
+	dynWeight int32
+	up        bool // the health's Up, as last published
+	notified  bool
 }
 
 // id names the real server.
@@ -184,48 +197,93 @@ func (rs *rsState) id() runtime.RealServerID {
 }
 
 // checker is one checker's state, one per checker of every real server:
-// keep it small (fields ordered to pack).
+// keep it small (fields ordered to pack). The Spec of the check is not
+// kept, but made when a Prober needs one (see specLocked): its real server
+// and index are the checker's, and the rest is its target and what it
+// shares with other checkers (sh). Neither is modified (an Update keeps
+// a checker only when its check is unchanged), so that a check running on
+// the event loop reads them without the lock.
 type checker struct {
 	rs    *rsState
-	spec  *Spec // not modified: a running check may hold it while Update replaces it
-	timer runtime.Timer
-	// The last result: its Reason and OK, and when its attempt started.
+	m     *Manager
+	sh    *shared
+	timer runtime.Timer // the clock's; unused when lt is
+	// The last result: its Reason (but see lastPass) and OK, and when its
+	// attempt started, on the wall clock (Unix nanoseconds; see
+	// Manager.wallTime).
 	lastReason string
-	lastAt     time.Time
-	retryIt    int32 // failed attempts being retried while still up
-	up         bool
-	hasRun     bool
-	lastOK     bool
-	stopped    bool
-
-	// On the event loop: the attempt in flight (reused, see attempt),
-	// the manager it reports to and when it started, and the timer (timer
+	target     netip.Addr
+	lastAt     int64
+	// On the event loop: when the attempt in flight started (nanoseconds
+	// since m.base, on the clock's monotonic reading), and the timer (lt,
 	// when in use).
-	m         *Manager
-	att       attempt
-	attemptAt time.Time
+	attemptAt int64
 	lt        loopTimer
+	retryIt   int32 // failed attempts being retried while still up
+	url       int32 // the URL the attempt on the event loop is at (HTTP_GET)
+	port      uint16
+	up        bool
+	hasRun    bool
+	lastOK    bool
+	// lastPass: the last result is a pass on the event loop without its
+	// Reason (a TCP_CHECK's, see exchangeResult), which is made when it
+	// is read (see reasonLocked) rather than kept: one string less a
+	// real server.
+	lastPass bool
+	stopped  bool
+}
+
+// conn is where c's check connects.
+func (c *checker) conn() Conn {
+	return Conn{Target: netip.AddrPortFrom(c.target, c.port), BindAddr: c.sh.bind, BindPort: c.sh.bindPort, Timeout: c.sh.timeout}
+}
+
+// spec is c's Spec without its real server and index: enough to name,
+// time and fingerprint the check.
+func (c *checker) spec() Spec {
+	return Spec{Conn: c.conn(), Settings: c.sh.Settings}
+}
+
+// specLocked makes c's Spec, for a Prober (m.mu held).
+func (c *checker) specLocked() *Spec {
+	s := c.spec()
+	s.RealServer = c.rs.id()
+	s.Index = slices.Index(c.rs.checkers, c)
+	return &s
+}
+
+// name is the check's Spec.Name.
+func (c *checker) name() string {
+	s := c.spec()
+	return s.Name()
+}
+
+// reasonLocked is the Reason of c's last result.
+func (c *checker) reasonLocked() string {
+	if c.lastPass {
+		s := c.spec()
+		return s.passReason()
+	}
+	return c.lastReason
 }
 
 // timerFired implements timerTarget: c's loop timer fired.
 func (c *checker) timerFired() { c.m.fire(c) }
 
-// attempted implements attemptDone: the result of c's attempt on the
-// event loop.
-func (c *checker) attempted(res Result) {
-	<-c.m.sem
-	c.m.finish(c, res, c.attemptAt, true)
-	c.m.probes.Done()
-}
-
-// passReasonLocked is the Reason of an attempt of c on the event loop that
-// passed without one (a TCP_CHECK's, see attemptDone): the last attempt's
-// if it passed too, which is the same text, else made anew.
-func (c *checker) passReasonLocked() string {
-	if c.hasRun && c.lastOK && c.lastReason != "" {
-		return c.lastReason
+// exchanged implements exchangeDone: an exchange of c's attempt on the
+// event loop ended.
+func (c *checker) exchanged(reply []byte, err error) {
+	conn := c.conn()
+	res, next := exchangeResult(conn, c.sh.Settings, int(c.url), reply, err)
+	if next {
+		c.url++
+		c.m.prober.(*NetProber).exchange(conn, c.sh.Settings, int(c.url), c)
+		return
 	}
-	return c.spec.passReason()
+	m := c.m
+	<-m.sem
+	m.finish(c, res, time.Time{}, true) // the start is c's
+	m.probes.Done()
 }
 
 // New starts checking the real servers of cfg, which must be resolved
@@ -245,6 +303,7 @@ func New(cfg *schema.Config, opts Options) *Manager {
 	if m.clock == nil {
 		m.clock = runtime.SystemClock{}
 	}
+	m.base = m.clock.Now()
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
@@ -350,7 +409,7 @@ func (m *Manager) Update(cfg *schema.Config) {
 			}
 			vs.quorum = ovs.quorum
 			for _, rs := range changed {
-				evs = m.refreshLocked(rs, evs, false)
+				evs = m.refreshLocked(rs, evs, false, false)
 			}
 			evs = m.quorumLocked(vs, evs)
 		}
@@ -376,12 +435,15 @@ func (m *Manager) buildRS(vs *vsState, cfg *schema.RealServer, ors *rsState, cac
 		// are needed only here, and keeping them costs 32 bytes a
 		// checker.
 		pool = map[[32]byte][]*checker{}
-		rs.health, rs.dynWeight, rs.notified = ors.health, ors.dynWeight, ors.notified
+		rs.up, rs.since, rs.dynWeight, rs.notified = ors.up, ors.since, ors.dynWeight, ors.notified
 		for _, c := range ors.checkers {
-			fp := c.spec.fingerprint()
+			s := c.spec()
+			fp := s.fingerprint()
 			pool[fp] = append(pool[fp], c)
 		}
 	}
+	// The Specs are made to compare and to start from: the checkers keep
+	// what they need of them (see checker).
 	specs := specs(vs.cfg, cfg, m.scriptUser, cache)
 	if len(specs) == 1 {
 		rs.checkers = rs.one[:0]
@@ -395,12 +457,12 @@ func (m *Manager) buildRS(vs *vsState, cfg *schema.RealServer, ors *rsState, cac
 			if cs := pool[fp]; len(cs) > 0 {
 				c := cs[0]
 				pool[fp] = cs[1:]
-				c.rs, c.spec = rs, spec
+				c.rs = rs
 				rs.checkers = append(rs.checkers, c)
 				continue
 			}
 		}
-		c := &checker{rs: rs, spec: spec, up: !spec.Alpha, m: m}
+		c := &checker{rs: rs, m: m, sh: cache.share(spec), target: spec.Conn.Target.Addr(), port: spec.Conn.Target.Port(), up: !spec.Alpha}
 		m.scheduleLocked(c, m.jitter(spec.Warmup))
 		rs.checkers = append(rs.checkers, c)
 	}
@@ -410,8 +472,8 @@ func (m *Manager) buildRS(vs *vsState, cfg *schema.RealServer, ors *rsState, cac
 		}
 	}
 	if ors == nil {
-		up, _ := rs.verdict()
-		rs.health = runtime.Health{Up: up, Weight: -1, Reason: rs.reason(), Since: m.clock.Now()}
+		rs.up, _ = rs.verdict()
+		rs.since = m.clock.Now().UnixNano()
 	}
 	return rs
 }
@@ -424,6 +486,9 @@ func (m *Manager) stopRS(rs *rsState) {
 
 func (m *Manager) stopChecker(c *checker) {
 	c.stopped = true
+	if c.lt.inUse() {
+		m.loop.x.stopTimer(&c.lt)
+	}
 	if c.timer != nil {
 		c.timer.Stop()
 	}
@@ -457,7 +522,7 @@ func (m *Manager) Stop() {
 			for _, c := range rs.checkers {
 				m.stopChecker(c)
 			}
-			if vs.cfg.Omega && rs.health.Up && rs.cfg.NotifyDown != "" {
+			if vs.cfg.Omega && rs.up && rs.cfg.NotifyDown != "" {
 				m.runScriptLocked(rs.cfg.NotifyDown, "notify_down", rs.id().String())
 			}
 		}
@@ -483,18 +548,24 @@ func (m *Manager) fire(c *checker) {
 	}
 	start := m.clock.Now()
 	if c.rs.vs.suspended {
-		m.scheduleLocked(c, c.spec.DelayLoop)
+		m.scheduleLocked(c, c.sh.DelayLoop)
 		m.mu.Unlock()
 		return
 	}
-	spec := c.spec
+	np, onLoop := m.prober.(*NetProber)
+	onLoop = onLoop && np.canStart(c.conn(), c.sh.Settings)
+	var spec *Spec
+	if !onLoop {
+		spec = c.specLocked()
+	}
 	m.probes.Add(1)
 	m.mu.Unlock()
 
-	if np, ok := m.prober.(*NetProber); ok && np.canStart(spec) {
+	if onLoop {
 		// On the event loop: this goroutine (often the loop's own) ends
-		// here, and the result comes back through done. Nothing here may
-		// block the loop: at the concurrency bound, try again shortly.
+		// here, and the result comes back through c.exchanged. Nothing
+		// here may block the loop: at the concurrency bound, try again
+		// shortly.
 		select {
 		case m.sem <- struct{}{}:
 		default:
@@ -506,9 +577,9 @@ func (m *Manager) fire(c *checker) {
 			m.probes.Done()
 			return
 		}
-		c.attemptAt = start
-		c.att.p, c.att.to = np, c
-		c.att.run(spec)
+		c.attemptAt = int64(start.Sub(m.base))
+		c.url = 0
+		np.exchange(c.conn(), c.sh.Settings, 0, c)
 		return
 	}
 	res := m.probe(spec)
@@ -520,36 +591,41 @@ func (m *Manager) fire(c *checker) {
 // loop when the check runs there and the clock is the system's (so that a
 // check costs no goroutine), else with the clock.
 func (m *Manager) scheduleLocked(c *checker, d time.Duration) {
-	if m.loop != nil && m.loop.canStart(c.spec) {
-		if t, ok := c.timer.(*loopTimer); ok {
-			t.Reset(d) // the timer of the attempt that is calling this
-			return
-		}
+	if c.lt.inUse() {
+		m.loop.x.resetTimer(&c.lt, d) // the timer of the attempt that is calling this
+		return
+	}
+	if m.loop != nil && m.loop.canStart(c.conn(), c.sh.Settings) {
 		if err := m.loop.x.startTimer(&c.lt, d, c); err == nil {
-			c.timer = &c.lt
+			c.timer = nil
 			return
 		}
 	}
 	c.timer = m.clock.AfterFunc(d, func() { m.fire(c) })
 }
 
-// finish records the result of an attempt of c that started at start
-// (on the event loop: onLoop) and schedules the next.
+// finish records the result of an attempt of c that started at start (on
+// the event loop: onLoop, and the start is c.attemptAt) and schedules the
+// next.
 func (m *Manager) finish(c *checker, res Result, start time.Time, onLoop bool) {
 	m.mu.Lock()
 	if c.stopped {
 		m.mu.Unlock()
 		return
 	}
-	if onLoop && res.OK && res.Reason == "" {
-		res.Reason = c.passReasonLocked()
+	now := m.clock.Now()
+	if onLoop {
+		// The start is kept as its offset from m.base: on the clock's
+		// monotonic reading, and its wall time is now's less the time
+		// the attempt took.
+		start = now.Add(time.Duration(c.attemptAt) - now.Sub(m.base))
 	}
-	evs := m.recordLocked(c, res, start)
-	delay := c.spec.DelayLoop
+	evs := m.recordLocked(c, res, start, onLoop && res.OK && res.Reason == "")
+	delay := c.sh.DelayLoop
 	if c.retryIt > 0 {
-		delay = c.spec.DelayBeforeRetry
+		delay = c.sh.DelayBeforeRetry
 	}
-	delay -= m.clock.Now().Sub(start)
+	delay -= now.Sub(start)
 	m.scheduleLocked(c, max(0, delay))
 	m.unlockPublish(evs)
 }
@@ -584,12 +660,14 @@ func (m *Manager) probe(spec *Spec) Result {
 
 // recordLocked applies one result with keepalived's retry rule: a failure
 // of an up checker is retried retry times before the checker goes down; a
-// success brings it up at once.
-func (m *Manager) recordLocked(c *checker, res Result, at time.Time) []Event {
+// success brings it up at once. pass says that res is a pass on the event
+// loop whose Reason is left to make (see checker.lastPass).
+func (m *Manager) recordLocked(c *checker, res Result, at time.Time, pass bool) []Event {
 	first := !c.hasRun
 	c.hasRun = true
-	c.lastReason, c.lastOK, c.lastAt = res.Reason, res.OK, at
+	c.lastReason, c.lastOK, c.lastAt, c.lastPass = res.Reason, res.OK, at.UnixNano(), pass
 	rs := c.rs
+	weightChanged := res.Weight >= 0 && int32(res.Weight) != rs.dynWeight
 	if res.Weight >= 0 {
 		rs.dynWeight = int32(res.Weight)
 	}
@@ -597,14 +675,14 @@ func (m *Manager) recordLocked(c *checker, res Result, at time.Time) []Event {
 	case res.OK:
 		c.retryIt = 0
 		c.up = true
-	case c.up && int(c.retryIt) < c.spec.Retry:
+	case c.up && int(c.retryIt) < c.sh.Retry:
 		c.retryIt++
-		m.log.Debug("check failed, will retry", "real_server", rs.id().String(), "check", c.spec.Name(), "attempt", c.retryIt, "reason", res.Reason)
+		m.log.Debug("check failed, will retry", "real_server", rs.id().String(), "check", c.name(), "attempt", c.retryIt, "reason", res.Reason)
 	default:
 		c.retryIt = 0
 		c.up = false
 	}
-	evs := m.refreshLocked(rs, nil, first && !res.OK && c.spec.Alpha)
+	evs := m.refreshLocked(rs, nil, first && !res.OK && c.sh.Alpha, weightChanged)
 	if len(evs) == 0 {
 		return nil // the weight sum is unchanged: skip the O(real servers) quorum sum
 	}
@@ -612,30 +690,27 @@ func (m *Manager) recordLocked(c *checker, res Result, at time.Time) []Event {
 }
 
 // refreshLocked recomputes a real server's health from its checkers,
-// appending an event and running its notify script when it changed.
-// alphaDown is keepalived's notify_down for an alpha checker whose first
-// result confirms the down state it started in.
-func (m *Manager) refreshLocked(rs *rsState, evs []Event, alphaDown bool) []Event {
+// appending an event and running its notify script when it changed (its
+// Up, or its Weight: weightChanged). alphaDown is keepalived's notify_down
+// for an alpha checker whose first result confirms the down state it
+// started in.
+func (m *Manager) refreshLocked(rs *rsState, evs []Event, alphaDown, weightChanged bool) []Event {
 	up, _ := rs.verdict()
-	h := rs.health
-	h.Reason = rs.reason()
-	if up != h.Up || int(rs.dynWeight) != h.Weight {
-		if up != h.Up {
-			h.Since = m.clock.Now()
-			m.log.Info("real server "+map[bool]string{true: "up", false: "down"}[up], "real_server", rs.id().String(), "reason", h.Reason)
+	if up != rs.up || weightChanged {
+		upChanged := up != rs.up
+		if upChanged {
+			rs.since = m.clock.Now().UnixNano()
+			m.log.Info("real server "+map[bool]string{true: "up", false: "down"}[up], "real_server", rs.id().String(), "reason", rs.reason())
 		}
-		upChanged := up != h.Up
-		h.Up, h.Weight = up, int(rs.dynWeight)
-		rs.health = h
+		rs.up = up
 		id := rs.id()
-		evs = append(evs, Event{Kind: HealthChanged, VirtualServer: id.VirtualServer, RealServer: id, Health: h})
+		evs = append(evs, Event{Kind: HealthChanged, VirtualServer: id.VirtualServer, RealServer: id, Health: m.healthLocked(rs)})
 		if upChanged {
 			rs.notified = true
 			m.notifyLocked(rs)
 		}
 		return evs
 	}
-	rs.health = h
 	if alphaDown && !up && !rs.notified {
 		rs.notified = true
 		m.notifyLocked(rs)
@@ -643,11 +718,21 @@ func (m *Manager) refreshLocked(rs *rsState, evs []Event, alphaDown bool) []Even
 	return evs
 }
 
+// healthLocked is rs's health.
+func (m *Manager) healthLocked(rs *rsState) runtime.Health {
+	return runtime.Health{Up: rs.up, Weight: int(rs.dynWeight), Reason: rs.reason(), Since: m.wallTime(rs.since)}
+}
+
+// wallTime is the time of Unix nanoseconds ns in the clock's location.
+func (m *Manager) wallTime(ns int64) time.Time {
+	return time.Unix(0, ns).In(m.base.Location())
+}
+
 func (m *Manager) notifyLocked(rs *rsState) {
-	if rs.health.Up && rs.cfg.NotifyUp != "" {
+	if rs.up && rs.cfg.NotifyUp != "" {
 		m.runScriptLocked(rs.cfg.NotifyUp, "notify_up", rs.id().String())
 	}
-	if !rs.health.Up && rs.cfg.NotifyDown != "" {
+	if !rs.up && rs.cfg.NotifyDown != "" {
 		m.runScriptLocked(rs.cfg.NotifyDown, "notify_down", rs.id().String())
 	}
 }
@@ -754,11 +839,11 @@ func (rs *rsState) reason() string {
 	for _, c := range rs.checkers {
 		switch {
 		case !c.up && !c.hasRun:
-			down = append(down, c.spec.Name()+": not checked yet (alpha)")
+			down = append(down, c.name()+": not checked yet (alpha)")
 		case !c.up:
-			down = append(down, c.lastReason)
+			down = append(down, c.reasonLocked())
 		case c.retryIt > 0:
-			retry = append(retry, c.lastReason+" (retrying)")
+			retry = append(retry, c.reasonLocked()+" (retrying)")
 		}
 	}
 	switch {
@@ -769,14 +854,14 @@ func (rs *rsState) reason() string {
 	}
 	var last *checker
 	for _, c := range rs.checkers {
-		if c.hasRun && (last == nil || c.lastAt.After(last.lastAt)) {
+		if c.hasRun && (last == nil || c.lastAt > last.lastAt) {
 			last = c
 		}
 	}
 	if last == nil {
 		return "not checked yet"
 	}
-	return last.lastReason
+	return last.reasonLocked()
 }
 
 func weightSum(vs *vsState) int {

@@ -548,12 +548,12 @@ func TestFactsHealthFor(t *testing.T) {
 	h.clock.Advance(0)
 	h.m.script.Wait()
 
-	// check compares f.HealthFor with the copy factsOf makes, for every
+	// check compares f.HealthFor with the copy factsOfLocked makes, for every
 	// real server, and counts the ones down.
 	check := func(name string, f runtime.Facts, bigN int) (down int) {
 		t.Helper()
 		h.m.mu.Lock()
-		want := factsOf(h.m.vss).Health
+		want := h.m.factsOfLocked(h.m.vss).Health
 		h.m.mu.Unlock()
 		if len(want) != 2+bigN {
 			t.Fatalf("%s: %d real servers, want %d", name, len(want), 2+bigN)
@@ -682,7 +682,7 @@ func TestSpecsShareSettings(t *testing.T) {
 		var out []string
 		for i := range cs {
 			for j := i + 1; j < len(cs); j++ {
-				si, sj := cs[i].spec, cs[j].spec
+				si, sj := cs[i].sh, cs[j].sh
 				if si.Settings == sj.Settings {
 					out = append(out, fmt.Sprintf("%d=%d", i+1, j+1))
 				}

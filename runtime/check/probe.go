@@ -50,7 +50,7 @@ var _ Prober = (*NetProber)(nil)
 
 // Probe implements Prober.
 func (p *NetProber) Probe(ctx context.Context, s *Spec) Result {
-	if p.canStart(s) {
+	if p.canStart(s.Conn, s.Settings) {
 		ch := make(chan Result, 1)
 		p.start(s, func(r Result) { ch <- r })
 		select {
@@ -79,10 +79,11 @@ func (p *NetProber) Probe(ctx context.Context, s *Spec) Result {
 	return fail("unknown checker kind %q", s.Kind)
 }
 
-// canStart says whether start can run s: TCP_CHECK and HTTP_GET (not
-// SSL_GET) on Linux, to targets without an IPv6 zone.
-func (p *NetProber) canStart(s *Spec) bool {
-	return (s.Kind == KindTCP || (s.Kind == KindHTTP && len(s.URLs) > 0)) && p.x.supported(s.Conn)
+// canStart says whether the event loop can run a check to conn with
+// settings st: TCP_CHECK and HTTP_GET (not SSL_GET) on Linux, to targets
+// without an IPv6 zone.
+func (p *NetProber) canStart(conn Conn, st *Settings) bool {
+	return (st.Kind == KindTCP || (st.Kind == KindHTTP && len(st.URLs) > 0)) && p.x.supported(conn)
 }
 
 // start runs one attempt of s, which canStart accepts, on the NetProber's
@@ -90,86 +91,76 @@ func (p *NetProber) canStart(s *Spec) bool {
 // goroutine, or from start's caller when it fails at once. s must not
 // change until then.
 func (p *NetProber) start(s *Spec, done func(Result)) {
-	a := &attempt{p: p, to: &probeDone{s: s, f: done}}
-	a.run(s)
+	p.exchange(s.Conn, s.Settings, 0, &probeAttempt{p: p, s: s, done: done})
 }
 
-// An attempt is one run of a check on the NetProber's event loop. The
-// Manager keeps one in each checker and reuses it: a check on the loop
-// allocates nothing.
-type attempt struct {
-	p   *NetProber
-	s   *Spec
-	url int // the URL being fetched (HTTP_GET)
-	to  attemptDone
+// probeAttempt is an attempt of Probe on the event loop.
+type probeAttempt struct {
+	p    *NetProber
+	s    *Spec
+	url  int // the URL being fetched (HTTP_GET)
+	done func(Result)
 }
 
-// attemptDone is given the result of an attempt. The result of a
-// TCP_CHECK that passed comes without its Reason, which names the target
-// (s.passReason()): the receiver adds it, so that a check on the loop
-// makes no string (the Manager reuses the last attempt's).
-type attemptDone interface {
-	attempted(Result)
-}
-
-// probeDone gives the result of an attempt of s to f, with its Reason.
-type probeDone struct {
-	s *Spec
-	f func(Result)
-}
-
-func (d *probeDone) attempted(r Result) {
-	if r.OK && r.Reason == "" {
-		r.Reason = d.s.passReason()
-	}
-	d.f(r)
-}
-
-// run starts the attempt of s; a's previous one must be over.
-func (a *attempt) run(s *Spec) {
-	a.s, a.url = s, 0
-	a.next()
-}
-
-func (a *attempt) next() {
-	s := a.s
-	if s.Kind != KindHTTP {
-		a.p.x.start(s.Conn, nil, false, nil, a)
+// exchanged implements exchangeDone.
+func (a *probeAttempt) exchanged(reply []byte, err error) {
+	r, next := exchangeResult(a.s.Conn, a.s.Settings, a.url, reply, err)
+	if next {
+		a.url++
+		a.p.exchange(a.s.Conn, a.s.Settings, a.url, a)
 		return
 	}
-	u := &s.URLs[a.url]
+	if r.OK && r.Reason == "" {
+		r.Reason = a.s.passReason()
+	}
+	a.done(r)
+}
+
+// exchange starts, on the event loop, the exchange of an attempt of a
+// check to conn with settings st (which canStart accepts): its connection
+// for a TCP_CHECK, the fetch of URL url for an HTTP_GET. done is told how
+// it ended, and gives it to exchangeResult.
+//
+// The Manager's checkers are their own exchangeDone, and keep what an
+// attempt needs (the URL it is at): a check on the loop allocates nothing.
+func (p *NetProber) exchange(conn Conn, st *Settings, url int, done exchangeDone) {
+	if st.Kind != KindHTTP {
+		p.x.start(conn, nil, false, nil, done)
+		return
+	}
+	u := &st.URLs[url]
 	complete := headerComplete
 	if u.Digest != "" {
 		complete = bodyComplete
 	}
 	if u.req != nil {
-		a.p.x.start(s.Conn, u.req, false, complete, a)
+		p.x.start(conn, u.req, false, complete, done)
 		return
 	}
-	a.p.x.start(s.Conn, u.head, true, complete, a) // the loop adds the target
+	p.x.start(conn, u.head, true, complete, done) // the loop adds the target
 }
 
-// exchanged implements exchangeDone.
-func (a *attempt) exchanged(reply []byte, err error) {
-	s := a.s
-	var r Result
+// exchangeResult is the result of an attempt (see exchange) whose exchange
+// of URL url ended with reply and err; next says instead that the URL
+// passed and the attempt goes on with the next one. The result of a
+// TCP_CHECK that passed comes without its Reason, which names the target
+// (Spec.passReason): the caller adds it, or not (the Manager makes it only
+// when it is read), so that a check on the loop makes no string.
+func exchangeResult(conn Conn, st *Settings, url int, reply []byte, err error) (r Result, next bool) {
 	switch {
-	case s.Kind != KindHTTP && err != nil:
-		r = fail("connect %s: %s", s.Conn.Target, why(err))
-	case s.Kind != KindHTTP:
-		r = Result{OK: true, Weight: -1} // the Reason is a.to's to add (see attemptDone)
-	default:
-		if r = httpVerdict(&s.URLs[a.url], reply, err); r.OK {
-			if a.url+1 < len(s.URLs) {
-				a.url++
-				a.next()
-				return
-			}
-			r = s.passed()
-		}
+	case st.Kind != KindHTTP && err != nil:
+		return fail("connect %s: %s", conn.Target, why(err)), false
+	case st.Kind != KindHTTP:
+		return Result{OK: true, Weight: -1}, false
 	}
-	a.s = nil
-	a.to.attempted(r)
+	if r = httpVerdict(&st.URLs[url], reply, err); !r.OK {
+		return r, false
+	}
+	if url+1 < len(st.URLs) {
+		return Result{}, true
+	}
+	s := Spec{Conn: conn, Settings: st}
+	return s.passed(), false
 }
 
 // Close ends the checks running on the NetProber's event loop (their

@@ -154,7 +154,7 @@ func (s *Spec) Timeout() time.Duration {
 // that passed: "connect 192.0.2.5:80: ok", "GET /health: ok", "GET 2
 // urls: ok". A check runs thousands of times: HTTP_GET's is made once per
 // Settings; TCP_CHECK's names the target, and is made here, except on the
-// event loop (see attemptDone).
+// event loop (see exchangeResult).
 func (s *Spec) passed() Result {
 	r := s.okReason
 	if r == "" {
@@ -166,7 +166,10 @@ func (s *Spec) passed() Result {
 func (s *Spec) passReason() string {
 	switch s.Kind {
 	case KindTCP:
-		return "connect " + s.Conn.Target.String() + ": ok"
+		// One allocation: the Manager makes it whenever a TCP_CHECK's
+		// pass is read (see checker.reasonLocked).
+		var a [64]byte
+		return "connect " + string(s.Conn.Target.AppendTo(a[:0])) + ": ok"
 	case KindHTTP, KindSSL:
 		if len(s.URLs) == 1 {
 			return "GET " + s.URLs[0].Path + ": ok"
@@ -194,15 +197,38 @@ func Specs(vs *schema.VirtualServer, rs *schema.RealServer, scriptUser string) [
 }
 
 // settingsCache lets Specs made with it share equal Settings and pass
-// reasons.
+// reasons, and the Manager's checkers share what they have in common.
 type settingsCache struct {
 	settings map[string]*Settings
 	reasons  map[string]string
+	shared   map[shared]*shared
 	key      []byte
 }
 
 func newSettingsCache() *settingsCache {
-	return &settingsCache{settings: map[string]*Settings{}, reasons: map[string]string{}}
+	return &settingsCache{settings: map[string]*Settings{}, reasons: map[string]string{}, shared: map[shared]*shared{}}
+}
+
+// shared is what a checker of the Manager has in common with others, most
+// often with every checker of its virtual server: its Spec but for its
+// real server, index and target (see checker).
+type shared struct {
+	*Settings
+	bind     netip.Addr
+	bindPort uint16
+	timeout  time.Duration
+}
+
+// share returns the cached shared part of s, caching it if there is none.
+// s's Settings must come from the cache.
+func (c *settingsCache) share(s *Spec) *shared {
+	sh := shared{Settings: s.Settings, bind: s.Conn.BindAddr, bindPort: s.Conn.BindPort, timeout: s.Conn.Timeout}
+	if cached := c.shared[sh]; cached != nil {
+		return cached
+	}
+	p := &sh
+	c.shared[sh] = p
+	return p
 }
 
 // intern returns the cached Settings equal to st, caching st if there are

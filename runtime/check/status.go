@@ -57,12 +57,14 @@ func (m *Manager) Snapshot() []VirtualServerStatus {
 	for _, vs := range m.vss {
 		v := VirtualServerStatus{Name: vs.cfg.Name, Quorum: vs.quorum, Weight: weightSum(vs), QuorumNeeded: vs.cfg.Quorum, Suspended: vs.suspended}
 		for _, rs := range vs.rss {
-			r := RealServerStatus{Addr: rs.cfg.Address, Health: rs.health, ConfiguredWeight: rs.configuredWeight(), Weight: rs.weight()}
+			r := RealServerStatus{Addr: rs.cfg.Address, Health: m.healthLocked(rs), ConfiguredWeight: rs.configuredWeight(), Weight: rs.weight()}
 			for _, c := range rs.checkers {
-				r.Checks = append(r.Checks, CheckStatus{
-					Name: c.spec.Name(), Kind: c.spec.Kind, Up: c.up, Retrying: int(c.retryIt),
-					LastCheck: c.lastAt, LastOK: c.hasRun && c.lastOK, LastResult: c.lastReason,
-				})
+				cs := CheckStatus{Name: c.name(), Kind: c.sh.Kind, Up: c.up, Retrying: int(c.retryIt),
+					LastOK: c.hasRun && c.lastOK, LastResult: c.reasonLocked()}
+				if c.hasRun {
+					cs.LastCheck = m.wallTime(c.lastAt)
+				}
+				r.Checks = append(r.Checks, cs)
 			}
 			v.RealServers = append(v.RealServers, r)
 		}
@@ -100,7 +102,7 @@ func (m *Manager) healthOf(id runtime.RealServerID) (runtime.Health, bool) {
 	if rs == nil {
 		return runtime.Health{}, false
 	}
-	return rs.health, true
+	return m.healthLocked(rs), true
 }
 
 // FactsOf is Facts for the named virtual servers only: the health of their
@@ -115,10 +117,10 @@ func (m *Manager) FactsOf(names ...string) runtime.Facts {
 			vss = append(vss, vs)
 		}
 	}
-	return factsOf(vss)
+	return m.factsOfLocked(vss)
 }
 
-func factsOf(vss []*vsState) runtime.Facts {
+func (m *Manager) factsOfLocked(vss []*vsState) runtime.Facts {
 	n := 0
 	for _, vs := range vss {
 		n += len(vs.rss)
@@ -127,7 +129,7 @@ func factsOf(vss []*vsState) runtime.Facts {
 	for _, vs := range vss {
 		f.Quorum[vs.cfg.Name] = vs.quorum
 		for _, rs := range vs.rss {
-			f.Health[rs.id()] = rs.health
+			f.Health[rs.id()] = m.healthLocked(rs)
 		}
 	}
 	return f
