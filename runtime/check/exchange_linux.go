@@ -39,7 +39,7 @@ const maxTimerSlack = 10 * time.Millisecond
 // An exchange is one connection of the loop.
 type exchange struct {
 	fd       int
-	gen      uint64
+	gen      uint32 // see deadlineEntry
 	deadline time.Time
 	req      []byte // left to write; nil once written, or for a bare connect
 	own      []byte // a request built here (see start's hostReq)
@@ -77,14 +77,20 @@ const maxKeptReply = 4 << 10
 // in the loop's heap. Entries are not removed when their exchange ends or
 // their timer is stopped: gen tells a live entry from a stale one.
 //
-// at is in nanoseconds since the exchanger's epoch (see monoLocked): an
-// int64 rather than a time.Time, which is three words, as there is an
-// entry for every checker's timer.
+// There is an entry for every checker's timer: an entry is kept at 24
+// bytes. at is in nanoseconds since the exchanger's epoch (see
+// monoLocked), an int64 rather than a time.Time, which is three words.
+// gen has 32 bits: a stale entry would pass for a live one only if its
+// exchange's descriptor, or its timer, came round to the same gen before
+// the entry's time, 2^32 exchanges or arms of the timer later (at 100,000
+// checks a second, half a day of exchanges within one connect_timeout; a
+// checker arms its timer once an attempt, and leaves stale entries only
+// when it is stopped for good).
 type deadlineEntry struct {
 	at  int64
-	fd  int
-	gen uint64
 	t   *loopTimer
+	fd  int32
+	gen uint32
 }
 
 // loopTimer is a timer run by the loop: its target is called on the
@@ -95,7 +101,7 @@ type deadlineEntry struct {
 // exchanger would be a word more in each checker.
 type loopTimer struct {
 	to  timerTarget
-	gen uint64
+	gen uint32 // see deadlineEntry
 	// How early it may fire, in nanoseconds (see maxTimerSlack): an
 	// int32 next to pending, to keep the checkers that hold a timer in a
 	// smaller size class.
@@ -203,7 +209,7 @@ type exchanger struct {
 	armed   time.Time // what tfd is set to
 	sleep   time.Time // when the loop looks at the heap next
 	epoch   time.Time // the origin of the heap's times (see monoLocked)
-	gen     uint64
+	gen     uint32    // see deadlineEntry
 	conns   map[int]*exchange
 	free    []*exchange // ended exchanges, for the next ones
 	heap    deadlines
@@ -294,7 +300,7 @@ func (x *exchanger) start(c Conn, req []byte, hostReq bool, complete func([]byte
 		e.req = req
 	}
 	x.conns[fd] = e
-	x.heap.push(deadlineEntry{at: x.monoLocked(e.deadline), fd: fd, gen: e.gen})
+	x.heap.push(deadlineEntry{at: x.monoLocked(e.deadline), fd: int32(fd), gen: e.gen})
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
 	if err := unix.EpollCtl(x.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		delete(x.conns, fd)
@@ -593,10 +599,10 @@ func (x *exchanger) loop(f *os.File, rc syscall.RawConn, epfd, tfd int) {
 				}
 				continue
 			}
-			if e := x.conns[d.fd]; e != nil && e.gen == d.gen {
+			if e := x.conns[int(d.fd)]; e != nil && e.gen == d.gen {
 				e.err = os.ErrDeadlineExceeded
-				sysClose(d.fd)
-				delete(x.conns, d.fd)
+				sysClose(int(d.fd))
+				delete(x.conns, int(d.fd))
 				ended = append(ended, e)
 			}
 		}
@@ -661,7 +667,7 @@ func (x *exchanger) liveLocked(d deadlineEntry) bool {
 	if t := d.t; t != nil {
 		return t.pending && t.gen == d.gen
 	}
-	e := x.conns[d.fd]
+	e := x.conns[int(d.fd)]
 	return e != nil && e.gen == d.gen
 }
 
