@@ -87,9 +87,13 @@ const maxKeptReply = 4 << 10
 // checker arms its timer once an attempt, and leaves stale entries only
 // when it is stopped for good).
 type deadlineEntry struct {
-	at  int64
-	t   *loopTimer
-	fd  int32
+	at int64
+	t  *loopTimer
+	// n is the exchange's descriptor, or how early the timer may fire,
+	// in nanoseconds (see maxTimerSlack): in the entry rather than the
+	// timer, to keep the checkers that hold a timer in a smaller size
+	// class.
+	n   int32
 	gen uint32
 }
 
@@ -100,12 +104,8 @@ type deadlineEntry struct {
 // through the exchanger (stopTimer, resetTimer): a timer that held its
 // exchanger would be a word more in each checker.
 type loopTimer struct {
-	to  timerTarget
-	gen uint32 // see deadlineEntry
-	// How early it may fire, in nanoseconds (see maxTimerSlack): an
-	// int32 next to pending, to keep the checkers that hold a timer in a
-	// smaller size class.
-	slack   int32
+	to      timerTarget
+	gen     uint32 // see deadlineEntry
 	pending bool
 }
 
@@ -300,7 +300,7 @@ func (x *exchanger) start(c Conn, req []byte, hostReq bool, complete func([]byte
 		e.req = req
 	}
 	x.conns[fd] = e
-	x.heap.push(deadlineEntry{at: x.monoLocked(e.deadline), fd: int32(fd), gen: e.gen})
+	x.heap.push(deadlineEntry{at: x.monoLocked(e.deadline), n: int32(fd), gen: e.gen})
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
 	if err := unix.EpollCtl(x.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 		delete(x.conns, fd)
@@ -350,10 +350,9 @@ func (x *exchanger) armLocked(t *loopTimer, d time.Duration) {
 		return
 	}
 	t.pending = true
-	t.slack = int32(min(maxTimerSlack, d/100))
 	x.timers++
 	at := time.Now().Add(d)
-	x.heap.push(deadlineEntry{at: x.monoLocked(at), gen: t.gen, t: t})
+	x.heap.push(deadlineEntry{at: x.monoLocked(at), gen: t.gen, t: t, n: int32(min(maxTimerSlack, d/100))})
 	x.wakeAtLocked(at)
 }
 
@@ -589,7 +588,7 @@ func (x *exchanger) loop(f *os.File, rc syscall.RawConn, epfd, tfd int) {
 		// Timers due within their slack fire with those due now: one
 		// wake-up for several checks. Deadlines are kept exactly.
 		nowAt := x.monoLocked(now)
-		for len(x.heap) > 0 && (x.heap[0].at <= nowAt || (x.heap[0].t != nil && x.heap[0].at <= nowAt+int64(x.heap[0].t.slack))) {
+		for len(x.heap) > 0 && (x.heap[0].at <= nowAt || (x.heap[0].t != nil && x.heap[0].at <= nowAt+int64(x.heap[0].n))) {
 			d := x.heap.pop()
 			if t := d.t; t != nil {
 				if t.pending && t.gen == d.gen {
@@ -599,10 +598,10 @@ func (x *exchanger) loop(f *os.File, rc syscall.RawConn, epfd, tfd int) {
 				}
 				continue
 			}
-			if e := x.conns[int(d.fd)]; e != nil && e.gen == d.gen {
+			if e := x.conns[int(d.n)]; e != nil && e.gen == d.gen {
 				e.err = os.ErrDeadlineExceeded
-				sysClose(int(d.fd))
-				delete(x.conns, int(d.fd))
+				sysClose(int(d.n))
+				delete(x.conns, int(d.n))
 				ended = append(ended, e)
 			}
 		}
@@ -667,7 +666,7 @@ func (x *exchanger) liveLocked(d deadlineEntry) bool {
 	if t := d.t; t != nil {
 		return t.pending && t.gen == d.gen
 	}
-	e := x.conns[int(d.fd)]
+	e := x.conns[int(d.n)]
 	return e != nil && e.gen == d.gen
 }
 

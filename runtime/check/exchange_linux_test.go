@@ -361,7 +361,7 @@ func TestDeadlinesHeapOrder(t *testing.T) {
 	for round := range 50 {
 		for range rng.IntN(40) {
 			at := int64(rng.IntN(1000)) * int64(time.Millisecond)
-			h.push(deadlineEntry{at: at, fd: int32(round)})
+			h.push(deadlineEntry{at: at, n: int32(round)})
 			want = append(want, at)
 		}
 		if round%7 == 3 {

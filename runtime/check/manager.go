@@ -197,30 +197,30 @@ func (rs *rsState) id() runtime.RealServerID {
 }
 
 // checker is one checker's state, one per checker of every real server:
-// keep it small (fields ordered to pack). The Spec of the check is not
-// kept, but made when a Prober needs one (see specLocked): its real server
-// and index are the checker's, and the rest is its target and what it
-// shares with other checkers (sh). Neither is modified (an Update keeps
-// a checker only when its check is unchanged), so that a check running on
-// the event loop reads them without the lock.
+// keep it small (fields ordered to pack; 128 bytes with a loop timer).
+// The Spec of the check is not kept, but made when a Prober needs one (see
+// specLocked): its real server and index are the checker's, and the rest
+// is its target (target, port) and what it shares with other checkers
+// (sh, which also leads to the Manager). None of them is modified (an
+// Update keeps a checker only when its check is unchanged), so that a
+// check running on the event loop reads them without the lock.
 type checker struct {
-	rs    *rsState
-	m     *Manager
-	sh    *shared
-	timer runtime.Timer // the clock's; unused when lt is
+	rs     *rsState
+	sh     *shared
+	timer  runtime.Timer // the clock's; unused when lt is
+	target netip.Addr
 	// The last result: its Reason (but see lastPass) and OK, and when its
 	// attempt started, on the wall clock (Unix nanoseconds; see
 	// Manager.wallTime).
 	lastReason string
-	target     netip.Addr
 	lastAt     int64
 	// On the event loop: when the attempt in flight started (nanoseconds
-	// since m.base, on the clock's monotonic reading), and the timer (lt,
-	// when in use).
+	// since Manager.base, on the clock's monotonic reading), the URL it
+	// is at (HTTP_GET), and the timer (lt, when in use).
 	attemptAt int64
 	lt        loopTimer
+	url       int32
 	retryIt   int32 // failed attempts being retried while still up
-	url       int32 // the URL the attempt on the event loop is at (HTTP_GET)
 	port      uint16
 	up        bool
 	hasRun    bool
@@ -268,7 +268,7 @@ func (c *checker) reasonLocked() string {
 }
 
 // timerFired implements timerTarget: c's loop timer fired.
-func (c *checker) timerFired() { c.m.fire(c) }
+func (c *checker) timerFired() { c.sh.m.fire(c) }
 
 // exchanged implements exchangeDone: an exchange of c's attempt on the
 // event loop ended.
@@ -277,10 +277,10 @@ func (c *checker) exchanged(reply []byte, err error) {
 	res, next := exchangeResult(conn, c.sh.Settings, int(c.url), reply, err)
 	if next {
 		c.url++
-		c.m.prober.(*NetProber).exchange(conn, c.sh.Settings, int(c.url), c)
+		c.sh.m.prober.(*NetProber).exchange(conn, c.sh.Settings, int(c.url), c)
 		return
 	}
-	m := c.m
+	m := c.sh.m
 	<-m.sem
 	m.finish(c, res, time.Time{}, true) // the start is c's
 	m.probes.Done()
@@ -462,7 +462,7 @@ func (m *Manager) buildRS(vs *vsState, cfg *schema.RealServer, ors *rsState, cac
 				continue
 			}
 		}
-		c := &checker{rs: rs, m: m, sh: cache.share(spec), target: spec.Conn.Target.Addr(), port: spec.Conn.Target.Port(), up: !spec.Alpha}
+		c := &checker{rs: rs, sh: cache.share(m, spec), target: spec.Conn.Target.Addr(), port: spec.Conn.Target.Port(), up: !spec.Alpha}
 		m.scheduleLocked(c, m.jitter(spec.Warmup))
 		rs.checkers = append(rs.checkers, c)
 	}

@@ -209,20 +209,21 @@ func newSettingsCache() *settingsCache {
 	return &settingsCache{settings: map[string]*Settings{}, reasons: map[string]string{}, shared: map[shared]*shared{}}
 }
 
-// shared is what a checker of the Manager has in common with others, most
+// shared is what a checker of a Manager has in common with others, most
 // often with every checker of its virtual server: its Spec but for its
-// real server, index and target (see checker).
+// real server, index and target (see checker), and the Manager.
 type shared struct {
 	*Settings
+	m        *Manager
 	bind     netip.Addr
 	bindPort uint16
 	timeout  time.Duration
 }
 
-// share returns the cached shared part of s, caching it if there is none.
-// s's Settings must come from the cache.
-func (c *settingsCache) share(s *Spec) *shared {
-	sh := shared{Settings: s.Settings, bind: s.Conn.BindAddr, bindPort: s.Conn.BindPort, timeout: s.Conn.Timeout}
+// share returns the cached shared part of s, a spec of a checker of m,
+// caching it if there is none. s's Settings must come from the cache.
+func (c *settingsCache) share(m *Manager, s *Spec) *shared {
+	sh := shared{Settings: s.Settings, m: m, bind: s.Conn.BindAddr, bindPort: s.Conn.BindPort, timeout: s.Conn.Timeout}
 	if cached := c.shared[sh]; cached != nil {
 		return cached
 	}
