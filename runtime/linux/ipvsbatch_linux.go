@@ -96,6 +96,14 @@ type ipvsSock struct {
 // openIPVSSock opens an IPVS socket in the namespace of k's netlink
 // handle, found with SIOCGSKNS on its route socket (Linux 4.9+).
 func (k *Kernel) openIPVSSock() (*ipvsSock, error) {
+	return k.openIPVSSockSized(64<<10, ipvsBatchBytes+1024)
+}
+
+// openIPVSSockSized is openIPVSSock with a read buffer of rbuf bytes and a
+// write buffer of wbuf. The kernel never sends a dump in pieces larger
+// than the reads it has seen (at least a page), so any size from 16 KiB
+// reads every answer whole.
+func (k *Kernel) openIPVSSockSized(rbuf, wbuf int) (*ipvsSock, error) {
 	fam, err := k.nl.GenlFamilyGet("IPVS")
 	if err != nil {
 		return nil, noIPVS(err)
@@ -121,7 +129,7 @@ func (k *Kernel) openIPVSSock() (*ipvsSock, error) {
 	_ = unix.SetsockoptInt(fd, unix.SOL_NETLINK, unix.NETLINK_CAP_ACK, 1)
 	// The kernel always answers; a deadline only guards against a bug.
 	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 60})
-	return &ipvsSock{sock: sock, fd: fd, family: fam.ID, rbuf: make([]byte, 64<<10), wbuf: make([]byte, 0, ipvsBatchBytes+1024)}, nil
+	return &ipvsSock{sock: sock, fd: fd, family: fam.ID, rbuf: make([]byte, rbuf), wbuf: make([]byte, 0, wbuf)}, nil
 }
 
 func (s *ipvsSock) close() { s.sock.Close() }
@@ -783,9 +791,10 @@ func (s *ipvsSock) listDests(svcs []runtime.Service, out []runtime.VirtualServer
 // ListSome returns the services of keys that exist, with their
 // destinations (see runtime.IPVSSomeLister): for each, one request for the
 // service and one dump of its destinations, over the held batch socket or
-// one opened for the call. A reconcile of some virtual servers reads them
-// this way rather than through moby/ipvs, which allocates 64 KiB for every
-// answer it reads.
+// else a small socket kept for these reads. A reconcile of some virtual
+// servers (each health change makes one) reads them this way rather than
+// through moby/ipvs, which allocates 64 KiB for every answer it reads, or
+// a socket of its own, whose opening enters the namespace.
 //
 // Equivalent to: ipvsadm -Ln -t 192.0.2.10:80 (for each key)
 func (k *Kernel) ListSome(keys []runtime.ServiceKey) ([]runtime.VirtualServer, error) {
@@ -799,11 +808,23 @@ func (k *Kernel) ListSome(keys []runtime.ServiceKey) ([]runtime.VirtualServer, e
 	}
 	s := k.batchSock
 	if s == nil {
-		var err error
-		if s, err = k.openIPVSSock(); err != nil {
-			return k.listSomeMoby(keys)
+		if k.listSock == nil {
+			var err error
+			if k.listSock, err = k.openIPVSSockSized(listSockRead, 256); err != nil {
+				return k.listSomeMoby(keys)
+			}
 		}
-		defer s.close()
+		s = k.listSock
+	}
+	// After a failure something may be left unread: a fresh socket next
+	// time.
+	drop := func() {
+		s.close()
+		if s == k.batchSock {
+			k.batchSock = nil
+		} else {
+			k.listSock = nil
+		}
 	}
 	var svcs []runtime.Service
 	for _, key := range keys {
@@ -812,25 +833,22 @@ func (k *Kernel) ListSome(keys []runtime.ServiceKey) ([]runtime.VirtualServer, e
 			continue
 		}
 		if err != nil {
-			if s == k.batchSock {
-				// Something may be left unread: a fresh socket next time.
-				s.close()
-				k.batchSock = nil
-			}
+			drop()
 			return nil, wrap("ipvs: get service "+key.String(), err)
 		}
 		svcs = append(svcs, svc)
 	}
 	out := make([]runtime.VirtualServer, len(svcs))
 	if err := s.listDests(svcs, out); err != nil {
-		if s == k.batchSock {
-			s.close()
-			k.batchSock = nil
-		}
+		drop()
 		return nil, wrap("ipvs: list", err)
 	}
 	return out, nil
 }
+
+// listSockRead is the read buffer of ListSome's socket: kept for good, so
+// smaller than a batch socket's.
+const listSockRead = 16 << 10
 
 // listSomeMoby is ListSome through moby/ipvs, when no socket of our own
 // can be opened (ipvsMu held).

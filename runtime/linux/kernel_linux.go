@@ -28,6 +28,7 @@ type Kernel struct {
 	// The batch socket kept while HoldIPVSBatch holds it (ipvsMu).
 	batchHolds int
 	batchSock  *ipvsSock
+	listSock   *ipvsSock // ListSome's, when no batch socket is held
 }
 
 var _ runtime.Kernel = (*Kernel)(nil)
@@ -109,9 +110,11 @@ func (k *Kernel) Close() error {
 		k.ipvs.Close()
 		k.ipvs = nil
 	}
-	if k.batchSock != nil {
-		k.batchSock.close()
-		k.batchSock = nil
+	for _, s := range []**ipvsSock{&k.batchSock, &k.listSock} {
+		if *s != nil {
+			(*s).close()
+			*s = nil
+		}
 	}
 	return nil
 }
