@@ -565,23 +565,38 @@ func (x *exchanger) loop(f *os.File, rc syscall.RawConn, epfd, tfd int) {
 		}
 
 		x.mu.Lock()
-		for _, ev := range events[:max(0, n)] {
-			fd := int(ev.Fd)
-			if fd == tfd {
-				var b [8]byte
-				_, _ = sysRead(tfd, b[:]) // clear the expiry
-				x.armed = time.Time{}
-				continue
+		for {
+			for _, ev := range events[:max(0, n)] {
+				fd := int(ev.Fd)
+				if fd == tfd {
+					var b [8]byte
+					_, _ = sysRead(tfd, b[:]) // clear the expiry
+					x.armed = time.Time{}
+					continue
+				}
+				e := x.conns[fd]
+				if e == nil {
+					continue
+				}
+				e.progress(ev.Events, scratch[:])
+				if e.finished {
+					sysClose(fd)
+					delete(x.conns, fd)
+					ended = append(ended, e)
+				}
 			}
-			e := x.conns[fd]
-			if e == nil {
-				continue
+			// A full batch may have left ready connections behind: take
+			// them too before deadlines are enforced. After a pause of
+			// the loop (the machine busy) more than a batch can be ready,
+			// and a connection that answered in time but was not read
+			// yet must not fail for the pause: with retry 0 its real
+			// server would go down, and a busy machine would flap
+			// hundreds of them.
+			if n < len(events) {
+				break
 			}
-			e.progress(ev.Events, scratch[:])
-			if e.finished {
-				sysClose(fd)
-				delete(x.conns, fd)
-				ended = append(ended, e)
+			if n, err = epollNow(epfd, events); err != nil || n <= 0 {
+				break
 			}
 		}
 		now = time.Now()

@@ -434,3 +434,47 @@ func TestEventLoopRequestBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestEventLoopPauseNoFalseTimeouts: connections that were answered while
+// the loop was held up (a busy machine) pass, however many: the loop reads
+// every ready connection before it enforces deadlines, not only the batch
+// one wait returns.
+func TestEventLoopPauseNoFalseTimeouts(t *testing.T) {
+	ln := closingBackend(t, "127.0.0.1:0")
+	p := &NetProber{}
+	t.Cleanup(p.Close)
+	spec := func() *Spec {
+		return specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: addrOf(ln.Addr()), TCPChecks: []*schema.TCPCheck{{
+			CheckCommon: schema.CheckCommon{ConnectTimeout: dur(300 * time.Millisecond)},
+		}}})
+	}
+	// The first check's result holds the loop up for longer than the
+	// others' timeout.
+	paused := make(chan struct{})
+	p.start(spec(), func(Result) {
+		close(paused)
+		time.Sleep(800 * time.Millisecond)
+	})
+	<-paused
+	const n = 700 // more than one wait returns
+	results := make(chan Result, n)
+	for range n {
+		p.start(spec(), func(r Result) { results <- r })
+	}
+	failed := 0
+	for k := range n {
+		select {
+		case r := <-results:
+			if !r.OK {
+				if failed++; failed <= 3 {
+					t.Errorf("check failed: %s", outcome(r))
+				}
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d of %d checks reported", k, n)
+		}
+	}
+	if failed > 0 {
+		t.Errorf("%d of %d checks answered during the pause failed", failed, n)
+	}
+}
