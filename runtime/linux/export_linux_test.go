@@ -7,3 +7,7 @@ func BatchSocketHeld(k *Kernel) bool {
 	defer k.ipvsMu.Unlock()
 	return k.batchSock != nil
 }
+
+// ListSomeDumpMin is the fewest services ListSome reads with a dump of them
+// all.
+const ListSomeDumpMin = listSomeDumpMin

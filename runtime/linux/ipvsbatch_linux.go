@@ -827,6 +827,25 @@ func (k *Kernel) ListSome(keys []runtime.ServiceKey) ([]runtime.VirtualServer, e
 		}
 	}
 	var svcs []runtime.Service
+	if len(keys) >= listSomeDumpMin {
+		// Many services (a part of a full reconcile): one dump of them
+		// all costs less than a request each.
+		all, err := s.listServices()
+		if err != nil {
+			drop()
+			return nil, wrap("ipvs: list services", err)
+		}
+		byKey := make(map[runtime.ServiceKey]int, len(all))
+		for i, svc := range all {
+			byKey[svc.Key().Normalize()] = i
+		}
+		for _, key := range keys {
+			if i, ok := byKey[key.Normalize()]; ok {
+				svcs = append(svcs, all[i])
+			}
+		}
+		keys = nil
+	}
 	for _, key := range keys {
 		svc, err := s.getService(key)
 		if errors.Is(err, syscall.ESRCH) || errors.Is(err, syscall.ENOENT) {
@@ -845,6 +864,10 @@ func (k *Kernel) ListSome(keys []runtime.ServiceKey) ([]runtime.VirtualServer, e
 	}
 	return out, nil
 }
+
+// listSomeDumpMin is the fewest services ListSome reads with a dump of
+// every service rather than a request each.
+const listSomeDumpMin = 32
 
 // listSockRead is the read buffer of ListSome's socket: kept for good, so
 // smaller than a batch socket's.

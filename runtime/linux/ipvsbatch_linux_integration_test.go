@@ -364,4 +364,34 @@ func TestIntegrationIPVSListSome(t *testing.T) {
 	if got, err := k.ListSome([]runtime.ServiceKey{missing}); err != nil || len(got) != 0 {
 		t.Errorf("ListSome of a missing service = %v, %v; want nothing", got, err)
 	}
+
+	// Enough services for ListSome to dump them all rather than ask for
+	// each: the same answer.
+	ops = ops[:0]
+	for i := range 40 {
+		svc := runtime.Service{Protocol: runtime.ProtocolTCP, Addr: netip.AddrFrom4([4]byte{192, 0, 2, byte(100 + i)}), Port: 8080, Scheduler: "rr"}
+		ops = append(ops, runtime.IPVSOp{Kind: runtime.IPVSAddService, Service: svc},
+			runtime.IPVSOp{Kind: runtime.IPVSAddDestination, Key: svc.Key(), Destination: d(i + 1)})
+		keys = append(keys, svc.Key())
+	}
+	for i, err := range k.IPVSBatch(ops) {
+		if err != nil {
+			t.Fatalf("setup op %d: %v", i, err)
+		}
+	}
+	for _, vs := range ktListAllSorted(t, k) {
+		all[vs.Service.Key().String()] = vs
+	}
+	want = want[:0]
+	for _, key := range keys {
+		if vs, ok := all[key.String()]; ok {
+			want = append(want, vs)
+		}
+	}
+	if len(keys) < linux.ListSomeDumpMin || len(want) != 44 {
+		t.Fatalf("setup: %d keys, %d services; want at least %d keys and 44 services", len(keys), len(want), linux.ListSomeDumpMin)
+	}
+	list("of many services, on the held socket")
+	release()
+	list("of many services")
 }
