@@ -4,19 +4,40 @@ import (
 	"fmt"
 	"net/netip"
 	"reflect"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 )
 
 // sourceMap remembers where each decoded value came from, keyed by a pointer
 // to the field (or struct) that holds it. A large config has one entry a
-// line or so; each holds a packed range, less than half an hcl.Range's size,
-// with its file as an index into files.
+// line or so (77,000 for 10,000 real servers), held while the config is
+// validated: each is 40 bytes in chunks of a few thousand, sorted by key
+// when first read, where a map keyed by the pointer itself took 95 bytes
+// an entry (an interface key, and a hash table's free slots).
 type sourceMap struct {
-	ranges map[any]packedRange
-	files  []string
+	// mu serializes reads, which sort: a decoded config may be read
+	// from several goroutines.
+	mu     sync.Mutex
+	chunks [][]srcEntry
+	// sorted is how many entries of each chunk are known sorted.
+	sorted []int
+	// types numbers the pointers' types: a struct and its first field
+	// share an address, and the type tells them apart.
+	types map[reflect.Type]uint32
+	files []string
+}
+
+// srcEntry is one value's range: its key (address and type number) and
+// the range packed in 32-bit numbers, its file an index into files.
+type srcEntry struct {
+	addr uintptr
+	typ  uint32
+	r    packedRange
 }
 
 // packedRange is an hcl.Range in 32-bit numbers.
@@ -26,13 +47,42 @@ type packedRange struct {
 	endLine, endCol, endAt uint32
 }
 
+// srcChunk is the most entries a chunk holds (160 KiB).
+const srcChunk = 4096
+
 func newSourceMap(hint int) *sourceMap {
-	return &sourceMap{ranges: make(map[any]packedRange, hint)}
+	s := &sourceMap{types: map[reflect.Type]uint32{}}
+	s.chunks = [][]srcEntry{make([]srcEntry, 0, min(max(hint, 64), srcChunk))}
+	s.sorted = []int{0}
+	return s
+}
+
+// key returns the address and type number of ptr, a pointer; ok is false
+// for anything else, and for a type put has not seen when add is false.
+func (s *sourceMap) key(ptr any, add bool) (addr uintptr, typ uint32, ok bool) {
+	v := reflect.ValueOf(ptr)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		return 0, 0, false
+	}
+	t := v.Type()
+	typ, ok = s.types[t]
+	if !ok {
+		if !add {
+			return 0, 0, false
+		}
+		if s.types == nil {
+			s.types = map[reflect.Type]uint32{}
+		}
+		typ = uint32(len(s.types))
+		s.types[t] = typ
+	}
+	return v.Pointer(), typ, true
 }
 
 func (s *sourceMap) put(ptr any, r hcl.Range) {
-	if s.ranges == nil {
-		s.ranges = map[any]packedRange{}
+	addr, typ, ok := s.key(ptr, true)
+	if !ok {
+		return
 	}
 	f := len(s.files) - 1
 	for f >= 0 && s.files[f] != r.Filename {
@@ -42,13 +92,79 @@ func (s *sourceMap) put(ptr any, r hcl.Range) {
 		s.files = append(s.files, r.Filename)
 		f = len(s.files) - 1
 	}
-	s.ranges[ptr] = packedRange{file: uint32(f),
+	last := len(s.chunks) - 1
+	if last < 0 || len(s.chunks[last]) == cap(s.chunks[last]) {
+		n := srcChunk
+		if last < 0 {
+			n = 64
+		}
+		s.chunks = append(s.chunks, make([]srcEntry, 0, n))
+		s.sorted = append(s.sorted, 0)
+		last++
+	}
+	s.chunks[last] = append(s.chunks[last], srcEntry{addr: addr, typ: typ, r: packedRange{file: uint32(f),
 		line: uint32(r.Start.Line), col: uint32(r.Start.Column), byte: uint32(r.Start.Byte),
-		endLine: uint32(r.End.Line), endCol: uint32(r.End.Column), endAt: uint32(r.End.Byte)}
+		endLine: uint32(r.End.Line), endCol: uint32(r.End.Column), endAt: uint32(r.End.Byte)}})
+}
+
+func compareSrc(a srcEntry, addr uintptr, typ uint32) int {
+	if a.addr != addr {
+		if a.addr < addr {
+			return -1
+		}
+		return 1
+	}
+	return int(a.typ) - int(typ)
+}
+
+// sort sorts the chunks that had entries added since the last read.
+// Entries of one key keep their order (the last put wins).
+func (s *sourceMap) sort() {
+	for i, c := range s.chunks {
+		if s.sorted[i] != len(c) {
+			slices.SortStableFunc(c, func(a, b srcEntry) int { return compareSrc(a, b.addr, b.typ) })
+			s.sorted[i] = len(c)
+		}
+	}
+}
+
+// find returns the last entry put for the key, newest chunk first.
+func (s *sourceMap) find(addr uintptr, typ uint32) (packedRange, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sort()
+	for i := len(s.chunks) - 1; i >= 0; i-- {
+		c := s.chunks[i]
+		// The first entry past the key; the one before it is the last
+		// entry of the key, if any.
+		j := sort.Search(len(c), func(j int) bool { return compareSrc(c[j], addr, typ) > 0 })
+		if j > 0 && compareSrc(c[j-1], addr, typ) == 0 {
+			return c[j-1].r, true
+		}
+	}
+	return packedRange{}, false
+}
+
+// len is the number of values with a range.
+func (s *sourceMap) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sort()
+	seen := map[srcEntry]bool{}
+	for _, c := range s.chunks {
+		for _, e := range c {
+			seen[srcEntry{addr: e.addr, typ: e.typ}] = true
+		}
+	}
+	return len(seen)
 }
 
 func (s *sourceMap) get(ptr any) (hcl.Range, bool) {
-	p, ok := s.ranges[ptr]
+	addr, typ, ok := s.key(ptr, false)
+	if !ok {
+		return hcl.Range{}, false
+	}
+	p, ok := s.find(addr, typ)
 	if !ok {
 		return hcl.Range{}, false
 	}

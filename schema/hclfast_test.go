@@ -146,8 +146,8 @@ func TestDecodeStreamingMatchesTree(t *testing.T) {
 		if d := cmp.Diff(diagTexts(wantDiags), diagTexts(gotDiags)); d != "" {
 			t.Errorf("%v: diagnostics differ (-tree +streaming):\n%s", names, d)
 		}
-		if len(want.src.ranges) != len(got.src.ranges) {
-			t.Errorf("%v: %d source ranges, want %d", names, len(got.src.ranges), len(want.src.ranges))
+		if want.src.len() != got.src.len() {
+			t.Errorf("%v: %d source ranges, want %d", names, got.src.len(), want.src.len())
 		}
 		for _, vs := range got.VirtualServers {
 			gr, gok := got.Range(vs)
