@@ -245,6 +245,30 @@ func (inv *Inventory) snapshotLocked(scope Scope) map[string]Entry {
 	return out
 }
 
+// ownedIDs calls f with each entry whose owner is in scope (a scope that
+// names owners), without copying them as snapshot does: a full reconcile
+// in parts asks for each part's services twice.
+func (inv *Inventory) ownedIDs(scope Scope, f func(id string, e Entry)) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if scope.All() {
+		for id, e := range inv.entries {
+			if scope.Has(e.Owner) {
+				f(id, e)
+			}
+		}
+		return
+	}
+	for _, owner := range scope.owners() {
+		if !scope.Has(owner) {
+			continue
+		}
+		for id := range inv.byOwner[owner] {
+			f(id, inv.entries[id])
+		}
+	}
+}
+
 // ownedLocked returns the entries whose owner is in scope. For the whole
 // scope that is the inventory's own map, not a copy: callers hold inv.mu
 // and only read it.

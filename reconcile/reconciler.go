@@ -161,11 +161,11 @@ func (r *Reconciler) scopedServices(desired State, scope Scope) []runtime.Servic
 			addKey(id)
 		}
 	}
-	for id, e := range r.Inventory.snapshot(scope) {
+	r.Inventory.ownedIDs(scope, func(id string, e Entry) {
 		if e.Kind == KindService || e.Kind == KindDestination {
 			addKey(id)
 		}
-	}
+	})
 	return keys
 }
 
