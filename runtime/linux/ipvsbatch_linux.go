@@ -830,18 +830,33 @@ func (k *Kernel) ListSome(keys []runtime.ServiceKey) ([]runtime.VirtualServer, e
 	if len(keys) >= listSomeDumpMin {
 		// Many services (a part of a full reconcile): one dump of them
 		// all costs less than a request each.
-		all, err := s.listServices()
+		// Only the services asked for are kept, in the order of keys.
+		want := make(map[runtime.ServiceKey]int, len(keys))
+		for i, key := range keys {
+			want[key.Normalize()] = i
+		}
+		found := make([]runtime.Service, len(keys))
+		ok := make([]bool, len(keys))
+		err := retryDump(func() error {
+			clear(ok)
+			return s.dump(ipvsCmdGetService, nil, func(attrs []byte) error {
+				svc, err := parseService(attrs)
+				if err != nil {
+					return err
+				}
+				if i, w := want[svc.Key().Normalize()]; w {
+					found[i], ok[i] = svc, true
+				}
+				return nil
+			})
+		})
 		if err != nil {
 			drop()
 			return nil, wrap("ipvs: list services", err)
 		}
-		byKey := make(map[runtime.ServiceKey]int, len(all))
-		for i, svc := range all {
-			byKey[svc.Key().Normalize()] = i
-		}
-		for _, key := range keys {
-			if i, ok := byKey[key.Normalize()]; ok {
-				svcs = append(svcs, all[i])
+		for i := range keys {
+			if ok[i] {
+				svcs = append(svcs, found[i])
 			}
 		}
 		keys = nil
