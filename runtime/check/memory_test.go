@@ -2,6 +2,7 @@ package check
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"runtime"
 	"testing"
@@ -98,8 +99,20 @@ func TestManagerMemory(t *testing.T) {
 		t.Skip("the bound is for 64-bit systems")
 	}
 	const n = 10000
-	_, checked := managerHeap(memoryConfig(t, n))
-	per := float64(checked) / n
+	cfg := memoryConfig(t, n)
+	// The least of three: what the package's other tests left running
+	// (an event loop winding down) may allocate or free meanwhile.
+	per := math.Inf(1)
+	for range 3 {
+		_, checked := managerHeap(cfg)
+		if int64(checked) < 0 {
+			continue // the heap shrank meanwhile: no measure
+		}
+		per = min(per, float64(checked)/n)
+	}
+	if math.IsInf(per, 1) {
+		t.Fatal("no measure: the heap shrank during each of three")
+	}
 	t.Logf("%.1f bytes a real server", per)
 	if per > maxBytesPerRealServer {
 		t.Errorf("%.1f bytes a real server, want at most %d (checker %d bytes, rsState %d)",
