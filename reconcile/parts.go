@@ -31,7 +31,7 @@ func (r *Reconciler) ReconcileInParts(cfg *schema.Config, facts runtime.Facts, o
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	parts, ok := r.parts(cfg, opts.Scope, size)
-	if e, isLinux := r.Kernel.(interface{ IPVSError() error }); isLinux && e.IPVSError() != nil && len(parts) > 1 {
+	if k, reports := r.Kernel.(interface{ IPVSError() error }); reports && k.IPVSError() != nil && len(parts) > 1 {
 		// Without IPVS the virtual servers' parts would fail after the
 		// first part applied; one Reconcile fails before applying
 		// anything.
@@ -46,7 +46,8 @@ func (r *Reconciler) ReconcileInParts(cfg *schema.Config, facts runtime.Facts, o
 		return 0, err
 	}
 	if h, ok := r.Kernel.(runtime.IPVSBatchHolder); ok {
-		// The parts' reads and batches share one socket.
+		// The parts' batches share one socket, and so do their reads
+		// once a batch has opened it.
 		release := h.HoldIPVSBatch()
 		defer release()
 	}
