@@ -35,6 +35,40 @@ func (k rawKernel) ListAll() ([]runtime.VirtualServer, error) {
 	return all, err
 }
 
+// driftIPVS changes fk's IPVS table at random, as someone with ipvsadm
+// would: services and real servers deleted, schedulers and weights
+// changed, connections opened, foreign real servers added.
+func driftIPVS(t *testing.T, r *rand.Rand, fk *fake.Kernel) {
+	t.Helper()
+	all, _ := fk.ListAll()
+	for _, vs := range all {
+		key := vs.Service.Key()
+		switch r.IntN(8) {
+		case 0:
+			must(t, fk.DelService(key))
+			continue
+		case 1:
+			s := vs.Service
+			s.Scheduler = "rr"
+			must(t, fk.UpdateService(s))
+		}
+		for _, d := range vs.Destinations {
+			switch r.IntN(6) {
+			case 0:
+				must(t, fk.DelDestination(key, d))
+			case 1:
+				d.Weight += 1 + r.IntN(3)
+				must(t, fk.UpdateDestination(key, d))
+			case 2:
+				must(t, fk.SetConnections(d.Key(key), r.IntN(3), r.IntN(3)))
+			}
+		}
+		if r.IntN(4) == 0 && key.FwMark == 0 && key.Addr.Is4() {
+			must(t, fk.AddDestination(key, runtime.Destination{Addr: netip.MustParseAddr("203.0.113.99"), Port: 9, Weight: 1}))
+		}
+	}
+}
+
 func randomIPVSConfig(r *rand.Rand, n int) string {
 	var sb strings.Builder
 	sb.WriteString("virtual_server_group \"g\" {\n  vip = [\"192.0.2.200:443\", \"[2001:db8::200]:443\"]\n}\n")
@@ -73,34 +107,7 @@ func TestObserveIndexedMatchesObserve(t *testing.T) {
 		if _, _, err := rec.Reconcile(loadConfig(t, randomIPVSConfig(r, n), ""), runtime.Facts{}, PlanOptions{}); err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
-		// The kernel drifts.
-		all, _ := fk.ListAll()
-		for _, vs := range all {
-			key := vs.Service.Key()
-			switch r.IntN(8) {
-			case 0:
-				must(t, fk.DelService(key))
-				continue
-			case 1:
-				s := vs.Service
-				s.Scheduler = "rr"
-				must(t, fk.UpdateService(s))
-			}
-			for _, d := range vs.Destinations {
-				switch r.IntN(6) {
-				case 0:
-					must(t, fk.DelDestination(key, d))
-				case 1:
-					d.Weight += 1 + r.IntN(3)
-					must(t, fk.UpdateDestination(key, d))
-				case 2:
-					must(t, fk.SetConnections(d.Key(key), r.IntN(3), r.IntN(3)))
-				}
-			}
-			if r.IntN(4) == 0 && key.FwMark == 0 && key.Addr.Is4() {
-				must(t, fk.AddDestination(key, runtime.Destination{Addr: netip.MustParseAddr("203.0.113.99"), Port: 9, Weight: 1}))
-			}
-		}
+		driftIPVS(t, r, fk)
 		must(t, fk.AddService(runtime.Service{Protocol: runtime.ProtocolUDP, Addr: netip.MustParseAddr("192.0.2.250"), Port: 53, Scheduler: "rr"}))
 		// The inventory loses and gains entries, some draining.
 		for _, id := range rec.Inventory.IDs() {

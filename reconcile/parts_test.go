@@ -28,25 +28,7 @@ func partsSetup(t *testing.T, seed uint64) (*fake.Kernel, *Reconciler, *schema.C
 	if _, _, err := rec.Reconcile(loadConfig(t, first, ""), runtime.Facts{VRRP: map[string]runtime.VRRPRole{"VI_1": runtime.RoleMaster}}, PlanOptions{}); err != nil {
 		t.Fatalf("seed %d: %v", seed, err)
 	}
-	all, _ := fk.ListAll()
-	for _, vs := range all {
-		key := vs.Service.Key()
-		if r.IntN(8) == 0 {
-			must(t, fk.DelService(key))
-			continue
-		}
-		for _, d := range vs.Destinations {
-			switch r.IntN(6) {
-			case 0:
-				must(t, fk.DelDestination(key, d))
-			case 1:
-				d.Weight += 1 + r.IntN(3)
-				must(t, fk.UpdateDestination(key, d))
-			case 2:
-				must(t, fk.SetConnections(d.Key(key), r.IntN(3), 0))
-			}
-		}
-	}
+	driftIPVS(t, r, fk)
 	for _, id := range rec.Inventory.IDs() {
 		if r.IntN(12) == 0 {
 			rec.Inventory.Remove(id)
