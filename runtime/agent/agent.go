@@ -91,6 +91,9 @@ type Agent struct {
 	loadedAt  time.Time
 	reloadErr string
 	badDigest string
+	// digests makes the config's digest (loadConfig, reload: the Run
+	// goroutine only).
+	digests   digestMemo
 	stall     *stall
 	facts     runtime.Facts // VRRP only: the health checker has the rest (see snapshotFactsLocked)
 	instances map[string]*instance
@@ -233,12 +236,13 @@ func New(deps Deps, opts Options) *Agent {
 		facts:     runtime.Facts{VRRP: map[string]runtime.VRRPRole{}},
 		kick:      make(chan struct{}, 1),
 		reloadCh:  make(chan struct{}, 1),
+		digests:   digestMemo{margin: digestMemoMargin},
 	}
 }
 
 // loadConfig reads, validates and resolves the config.
 func (a *Agent) loadConfig() (raw, cfg *schema.Config, node, digest string, err error) {
-	digest, err = Digest(a.opts.ConfigPath)
+	digest, err = a.digests.digestOf(a.opts.ConfigPath)
 	if err != nil {
 		return nil, nil, "", "", err
 	}
@@ -354,7 +358,7 @@ func (a *Agent) poke() {
 func (a *Agent) reload() {
 	// The digest is cheap; parsing a large config is not. The periodic
 	// tick lands here too, nearly always with nothing changed.
-	if d, err := Digest(a.opts.ConfigPath); err == nil {
+	if d, err := a.digests.digestOf(a.opts.ConfigPath); err == nil {
 		a.mu.Lock()
 		same := d == a.digest || d == a.badDigest
 		if d == a.digest {

@@ -9,12 +9,87 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
 	"github.com/hacfg/hacfg/schema"
 )
+
+// digestMemo remembers a config's digest with the files it was made of,
+// so that a check with nothing changed (the periodic one, nearly always)
+// stats the files instead of reading them: hashing a config of 10,000
+// real servers took 0.2 s of CPU every 30 s in the two-CPU VM.
+//
+// The digest is reused when the same files have the same device, inode,
+// size, and modification and change times, and those times are older
+// than the remembered digest by margin: a write in the same tick of the
+// file system's clock as the digest could leave the times as they were,
+// a later one cannot.
+type digestMemo struct {
+	margin time.Duration
+	at     time.Time // when stamps were taken
+	stamps []fileStamp
+	digest string
+}
+
+// fileStamp is what stampOf says of a file.
+type fileStamp struct {
+	path         string
+	dev, ino     uint64
+	size         int64
+	mtime, ctime int64 // Unix nanoseconds
+}
+
+// digestMemoMargin is digestMemo.margin: more than any file system's
+// timestamp granularity (FAT's is 2 s).
+const digestMemoMargin = 3 * time.Second
+
+// digestOf is Digest(path), through the memo.
+func (m *digestMemo) digestOf(path string) (string, error) {
+	now := time.Now()
+	stamps, ok := configStamps(path)
+	if ok && m.digest != "" && slices.Equal(stamps, m.stamps) {
+		old := m.at.Add(-m.margin).UnixNano()
+		trusted := true
+		for _, st := range stamps {
+			if st.mtime >= old || st.ctime >= old {
+				trusted = false
+				break
+			}
+		}
+		if trusted {
+			return m.digest, nil
+		}
+	}
+	d, err := Digest(path)
+	m.digest, m.stamps, m.at = "", nil, time.Time{}
+	if err == nil && ok {
+		// Stamped before reading: a change while the files were read
+		// shows next time as other stamps.
+		m.digest, m.stamps, m.at = d, stamps, now
+	}
+	return d, err
+}
+
+// configStamps stamps the config files at path; ok is false when one
+// cannot be stamped.
+func configStamps(path string) ([]fileStamp, bool) {
+	files, err := schema.ConfigFiles(path)
+	if err != nil {
+		return nil, false
+	}
+	stamps := make([]fileStamp, 0, len(files))
+	for _, f := range files {
+		st, ok, err := stampOf(f)
+		if err != nil || !ok {
+			return nil, false
+		}
+		stamps = append(stamps, st)
+	}
+	return stamps, true
+}
 
 // Digest hashes the config tree at path (the names and bytes of its config
 // files, links resolved), so a reload happens only when something changed.

@@ -8,8 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 func git(t *testing.T, dir string, args ...string) string {
@@ -91,6 +93,74 @@ func TestDigest(t *testing.T) {
 	want := hex.EncodeToString(h.Sum(nil))[:16]
 	if got, err := Digest(dir); err != nil || got != want {
 		t.Errorf("Digest = %q, %v; want %q", got, err, want)
+	}
+}
+
+// TestDigestMemo: the memo's digest is reused while the files are the same
+// and older than its margin, and the config is read again when a file
+// changes, a file is added, a link is swapped to other files, or a file
+// changed too close to the digest for its times to tell.
+func TestDigestMemo(t *testing.T) {
+	if goruntime.GOOS != "linux" {
+		t.Skip("file stamps are read on Linux only")
+	}
+	dir := t.TempDir()
+	a := filepath.Join(dir, "a.hcl")
+	must(t, os.WriteFile(a, []byte("global_defs {}\n"), 0o644))
+	// Another file of the same size, as old as a: a link to a is
+	// swapped to it below.
+	other := filepath.Join(t.TempDir(), "c.hcl")
+	must(t, os.WriteFile(other, []byte("global_defs {}\n"), 0o644))
+	m := &digestMemo{margin: 50 * time.Millisecond}
+	d1, err := m.digestOf(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Just written: not trusted yet, the config is read again (what it
+	// returns is the digest, not what the memo holds).
+	m.digest = "memo"
+	if d, _ := m.digestOf(dir); d != d1 {
+		t.Errorf("a file changed within the margin: %q, want it read again (%q)", d, d1)
+	}
+	// Older than the margin: the memo's digest, without reading.
+	time.Sleep(120 * time.Millisecond)
+	_, _ = m.digestOf(dir) // stamps taken after the margin
+	m.digest = "memo"
+	if d, _ := m.digestOf(dir); d != "memo" {
+		t.Errorf("unchanged files: %q, want the memo's digest", d)
+	}
+	// A change.
+	must(t, os.WriteFile(a, []byte("global_defs {\n}\n"), 0o644))
+	d2, _ := m.digestOf(dir)
+	if d2 == "memo" || d2 == d1 {
+		t.Errorf("a changed file: %q (first digest %q)", d2, d1)
+	}
+	if want, _ := Digest(dir); d2 != want {
+		t.Errorf("digestOf = %q, Digest = %q", d2, want)
+	}
+	// A file added.
+	time.Sleep(120 * time.Millisecond)
+	_, _ = m.digestOf(dir)
+	m.digest = "memo"
+	must(t, os.WriteFile(filepath.Join(dir, "b.hcl"), []byte("global_defs {}\n"), 0o644))
+	if d, _ := m.digestOf(dir); d == "memo" {
+		t.Error("a file added: the memo's digest")
+	}
+	// A link swapped to another file of the same size, older than the
+	// memo's digest.
+	link := filepath.Join(t.TempDir(), "config.hcl")
+	must(t, os.Symlink(a, link))
+	time.Sleep(120 * time.Millisecond)
+	_, _ = m.digestOf(link)
+	_, _ = m.digestOf(link)
+	m.digest = "memo"
+	if d, _ := m.digestOf(link); d != "memo" {
+		t.Fatalf("an unchanged link: %q, want the memo's digest", d)
+	}
+	must(t, os.Remove(link))
+	must(t, os.Symlink(other, link))
+	if d, _ := m.digestOf(link); d == "memo" {
+		t.Error("a link swapped to another file: the memo's digest")
 	}
 }
 
