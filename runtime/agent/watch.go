@@ -49,7 +49,11 @@ const digestMemoMargin = 3 * time.Second
 // digestOf is Digest(path), through the memo.
 func (m *digestMemo) digestOf(path string) (string, error) {
 	now := time.Now()
-	stamps, ok := configStamps(path)
+	files, err := schema.ConfigFiles(path)
+	if err != nil {
+		return "", err
+	}
+	stamps, ok := stampsOf(files)
 	if ok && m.digest != "" && slices.Equal(stamps, m.stamps) {
 		old := m.at.Add(-m.margin).UnixNano()
 		trusted := true
@@ -63,7 +67,7 @@ func (m *digestMemo) digestOf(path string) (string, error) {
 			return m.digest, nil
 		}
 	}
-	d, err := Digest(path)
+	d, err := digestFiles(files)
 	m.digest, m.stamps, m.at = "", nil, time.Time{}
 	if err == nil && ok {
 		// Stamped before reading: a change while the files were read
@@ -73,13 +77,9 @@ func (m *digestMemo) digestOf(path string) (string, error) {
 	return d, err
 }
 
-// configStamps stamps the config files at path; ok is false when one
-// cannot be stamped.
-func configStamps(path string) ([]fileStamp, bool) {
-	files, err := schema.ConfigFiles(path)
-	if err != nil {
-		return nil, false
-	}
+// stampsOf stamps the config files; ok is false when one cannot be
+// stamped.
+func stampsOf(files []string) ([]fileStamp, bool) {
 	stamps := make([]fileStamp, 0, len(files))
 	for _, f := range files {
 		st, ok, err := stampOf(f)
@@ -98,6 +98,11 @@ func Digest(path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return digestFiles(files)
+}
+
+// digestFiles is Digest of the config files listed.
+func digestFiles(files []string) (string, error) {
 	h := sha256.New()
 	// Streamed through one buffer: the agent digests the config at every
 	// periodic reconcile, and a large config read whole each time would be
