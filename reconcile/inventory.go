@@ -224,33 +224,28 @@ func (inv *Inventory) snapshot(scope Scope) map[string]Entry {
 }
 
 func (inv *Inventory) snapshotLocked(scope Scope) map[string]Entry {
+	var out map[string]Entry
 	if scope.All() {
-		out := make(map[string]Entry, len(inv.entries))
-		for id, e := range inv.entries {
-			if scope.Has(e.Owner) {
-				out[id] = e
-			}
-		}
-		return out
+		out = make(map[string]Entry, len(inv.entries))
+	} else {
+		out = map[string]Entry{}
 	}
-	out := map[string]Entry{}
-	for _, owner := range scope.owners() {
-		if !scope.Has(owner) {
-			continue
-		}
-		for id := range inv.byOwner[owner] {
-			out[id] = inv.entries[id]
-		}
-	}
+	inv.ownedIDsLocked(scope, func(id string, e Entry) { out[id] = e })
 	return out
 }
 
-// ownedIDs calls f with each entry whose owner is in scope (a scope that
-// names owners), without copying them as snapshot does: a full reconcile
-// in parts asks for each part's services twice.
+// ownedIDs calls f with each entry whose owner is in scope, without
+// copying them as snapshot does: a full reconcile in parts asks for each
+// part's services twice.
 func (inv *Inventory) ownedIDs(scope Scope, f func(id string, e Entry)) {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
+	inv.ownedIDsLocked(scope, f)
+}
+
+// ownedIDsLocked is ownedIDs with inv.mu held. A scope naming owners
+// costs what those owners own, not the size of the inventory.
+func (inv *Inventory) ownedIDsLocked(scope Scope, f func(id string, e Entry)) {
 	if scope.All() {
 		for id, e := range inv.entries {
 			if scope.Has(e.Owner) {
