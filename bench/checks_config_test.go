@@ -78,12 +78,12 @@ func (s ckSet) config() *schema.Config {
 			rs := &schema.RealServer{Address: s.real(k)}
 			switch s.kind {
 			case ckTCP:
-				rs.TCPChecks = []*schema.TCPCheck{{CheckCommon: common}}
+				rs.Checks = &schema.Checks{TCPChecks: []*schema.TCPCheck{{CheckCommon: common}}}
 			case ckHTTP:
-				rs.HTTPGets = []*schema.HTTPCheck{{
+				rs.Checks = &schema.Checks{HTTPGets: []*schema.HTTPCheck{{
 					CheckCommon: common,
 					URLs:        []*schema.URL{{Path: "/", StatusCode: schema.StatusCodes{{Min: 200, Max: 200}}}},
-				}}
+				}}}
 			default:
 				panic(fmt.Sprintf("unknown checker kind %q", s.kind))
 			}
@@ -150,10 +150,10 @@ func TestChecksConfig(t *testing.T) {
 				for _, rs := range vs.RealServers {
 					var kinds []string
 					var c schema.CheckCommon
-					for _, tc := range rs.TCPChecks {
+					for _, tc := range rs.Checks.TCPChecks {
 						kinds, c = append(kinds, string(ckTCP)), tc.CheckCommon
 					}
-					for _, hc := range rs.HTTPGets {
+					for _, hc := range rs.Checks.HTTPGets {
 						kinds, c = append(kinds, string(ckHTTP)), hc.CheckCommon
 					}
 					retry := -1

@@ -1141,15 +1141,15 @@ func (m *mapper) realServer(s *Stmt, vsDef checkDefaults) (*schema.RealServer, b
 			c := &schema.TCPCheck{}
 			m.at(c, l)
 			m.checker(l, &c.CheckCommon, "TCP_CHECK", nil)
-			rs.TCPChecks = append(rs.TCPChecks, c)
+			rs.EnsureChecks().TCPChecks = append(rs.Checks.TCPChecks, c)
 		case "HTTP_GET", "SSL_GET":
 			c := &schema.HTTPCheck{}
 			m.at(c, l)
 			m.checker(l, &c.CheckCommon, l.Keyword.Text, func(x *Stmt) bool { return m.httpOption(x, c) })
 			if l.Keyword.Text == "HTTP_GET" {
-				rs.HTTPGets = append(rs.HTTPGets, c)
+				rs.EnsureChecks().HTTPGets = append(rs.Checks.HTTPGets, c)
 			} else {
-				rs.SSLGets = append(rs.SSLGets, c)
+				rs.EnsureChecks().SSLGets = append(rs.Checks.SSLGets, c)
 			}
 		case "SMTP_CHECK":
 			c := &schema.SMTPCheck{}
@@ -1168,7 +1168,7 @@ func (m *mapper) realServer(s *Stmt, vsDef checkDefaults) (*schema.RealServer, b
 				}
 				return true
 			})
-			rs.SMTPChecks = append(rs.SMTPChecks, c)
+			rs.EnsureChecks().SMTPChecks = append(rs.Checks.SMTPChecks, c)
 		case "DNS_CHECK":
 			c := &schema.DNSCheck{}
 			m.at(c, l)
@@ -1191,7 +1191,7 @@ func (m *mapper) realServer(s *Stmt, vsDef checkDefaults) (*schema.RealServer, b
 				}
 				return true
 			})
-			rs.DNSChecks = append(rs.DNSChecks, c)
+			rs.EnsureChecks().DNSChecks = append(rs.Checks.DNSChecks, c)
 		case "MISC_CHECK":
 			c := &schema.MiscCheck{}
 			m.at(c, l)
@@ -1219,7 +1219,7 @@ func (m *mapper) realServer(s *Stmt, vsDef checkDefaults) (*schema.RealServer, b
 				}
 				return true
 			})
-			rs.MiscChecks = append(rs.MiscChecks, c)
+			rs.EnsureChecks().MiscChecks = append(rs.Checks.MiscChecks, c)
 		default:
 			m.other(l, "real_server")
 		}
@@ -1247,23 +1247,25 @@ func (m *mapper) realServer(s *Stmt, vsDef checkDefaults) (*schema.RealServer, b
 			c.DelayLoop = use(m, def.delayLoop)
 		}
 	}
-	for _, c := range rs.TCPChecks {
-		apply(&c.CheckCommon, false)
-	}
-	for _, c := range append(append([]*schema.HTTPCheck{}, rs.HTTPGets...), rs.SSLGets...) {
-		apply(&c.CheckCommon, false)
-		if def.virtualhost != nil && !m.has(&c.Virtualhost) {
-			c.Virtualhost = use(m, def.virtualhost)
+	if ck := rs.Checks; ck != nil {
+		for _, c := range ck.TCPChecks {
+			apply(&c.CheckCommon, false)
 		}
-	}
-	for _, c := range rs.SMTPChecks {
-		apply(&c.CheckCommon, false)
-	}
-	for _, c := range rs.DNSChecks {
-		apply(&c.CheckCommon, false)
-	}
-	for _, c := range rs.MiscChecks {
-		apply(&c.CheckCommon, true)
+		for _, c := range append(append([]*schema.HTTPCheck{}, ck.HTTPGets...), ck.SSLGets...) {
+			apply(&c.CheckCommon, false)
+			if def.virtualhost != nil && !m.has(&c.Virtualhost) {
+				c.Virtualhost = use(m, def.virtualhost)
+			}
+		}
+		for _, c := range ck.SMTPChecks {
+			apply(&c.CheckCommon, false)
+		}
+		for _, c := range ck.DNSChecks {
+			apply(&c.CheckCommon, false)
+		}
+		for _, c := range ck.MiscChecks {
+			apply(&c.CheckCommon, true)
+		}
 	}
 	return rs, true
 }

@@ -497,18 +497,22 @@ func (w *kaWriter) virtualServer(vs *schema.VirtualServer) {
 		w.kv("notify_up", rs.NotifyUp)
 		w.kv("notify_down", rs.NotifyDown)
 		w.kv("lvs_method", rs.LBKind)
-		for _, c := range rs.TCPChecks {
+		ck := rs.Checks
+		if ck == nil {
+			ck = &schema.Checks{}
+		}
+		for _, c := range ck.TCPChecks {
 			w.open("TCP_CHECK")
 			w.common(c.CheckCommon, false)
 			w.close()
 		}
-		for _, c := range rs.HTTPGets {
+		for _, c := range ck.HTTPGets {
 			w.http("HTTP_GET", c)
 		}
-		for _, c := range rs.SSLGets {
+		for _, c := range ck.SSLGets {
 			w.http("SSL_GET", c)
 		}
-		for _, c := range rs.SMTPChecks {
+		for _, c := range ck.SMTPChecks {
 			w.open("SMTP_CHECK")
 			w.common(c.CheckCommon, false)
 			w.kv("helo_name", c.HeloName)
@@ -519,14 +523,14 @@ func (w *kaWriter) virtualServer(vs *schema.VirtualServer) {
 			}
 			w.close()
 		}
-		for _, c := range rs.DNSChecks {
+		for _, c := range ck.DNSChecks {
 			w.open("DNS_CHECK")
 			w.common(c.CheckCommon, false)
 			w.kv("type", c.Type)
 			w.kv("name", c.Name)
 			w.close()
 		}
-		for _, c := range rs.MiscChecks {
+		for _, c := range ck.MiscChecks {
 			w.open("MISC_CHECK")
 			w.kv("misc_path", c.Path)
 			w.secs("misc_timeout", c.Timeout)

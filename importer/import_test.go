@@ -191,6 +191,7 @@ virtual_server 192.0.2.10 80 {
 `
 	tests := []struct {
 		name    string
+		lb1     string // "" for base
 		lb2     string
 		want    string // "file:line:col" of the error, "" for none
 		wantMsg string
@@ -199,13 +200,19 @@ virtual_server 192.0.2.10 80 {
 		{name: "different VIP", lb2: strings.Replace(base, "192.0.2.10/24", "192.0.2.11/24", 1), want: "lb2.conf:10:9", wantMsg: "virtual_ipaddress"},
 		{name: "different VRID", lb2: strings.Replace(base, "virtual_router_id 51", "virtual_router_id 52", 1), want: "lb2.conf:7:5", wantMsg: "virtual_router_id"},
 		{name: "different weight", lb2: strings.Replace(base, "weight 1", "weight 2", 1), want: "lb2.conf:16:9", wantMsg: "weight"},
+		{name: "check in one file only", lb2: strings.Replace(base, "weight 1", "weight 1\n        TCP_CHECK {\n            connect_timeout 3\n        }", 1), want: "lb2.conf:17:9", wantMsg: "real_server.tcp_check"},
+		{name: "checks differ", lb2: strings.Replace(base, "weight 1", "weight 1\n        TCP_CHECK {\n            connect_timeout 3\n        }", 1), lb1: strings.Replace(base, "weight 1", "weight 1\n        TCP_CHECK {\n            connect_timeout 4\n        }", 1), want: "lb2.conf:18:13", wantMsg: "real_server.tcp_check.connect_timeout"},
 		{name: "global setting", lb2: strings.Replace(base, "router_id R", "router_id R\n    vrrp_strict", 1), want: "lb2.conf:3:5", wantMsg: "global_defs"},
 		{name: "missing instance", lb2: base[strings.Index(base, "virtual_server"):], want: "lb1.conf:4:1", wantMsg: `has vrrp_instance "VI_1", but lb2.conf`},
 		{name: "extra virtual server", lb2: base + "virtual_server 192.0.2.10 443 {\n    protocol TCP\n}\n", want: "lb2.conf:19:1", wantMsg: `virtual_server "192.0.2.10_443"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			files := map[string]string{"lb1.conf": base, "lb2.conf": tt.lb2}
+			lb1 := tt.lb1
+			if lb1 == "" {
+				lb1 = base
+			}
+			files := map[string]string{"lb1.conf": lb1, "lb2.conf": tt.lb2}
 			read := func(name string) ([]byte, error) {
 				if s, ok := files[name]; ok {
 					return []byte(s), nil

@@ -76,6 +76,15 @@ func diffPath(a, b reflect.Value, skip map[string]bool) []step {
 		if reflect.DeepEqual(fa.Interface(), fb.Interface()) {
 			continue
 		}
+		if _, opt, _ := strings.Cut(f.Tag.Get("hacfg"), ","); opt == "squash" && fa.Kind() == reflect.Pointer {
+			// A squashed struct behind a pointer (a real server's
+			// checks): nil is the same as empty, and its fields are named
+			// as if they were the outer struct's.
+			if path := diffPath(elemOrZero(fa), elemOrZero(fb), nil); path != nil {
+				return path
+			}
+			continue
+		}
 		here := step{fa.Addr().Interface(), fb.Addr().Interface(), fieldName(f)}
 		return append([]step{here}, diffInner(fa, fb)...)
 	}
@@ -99,8 +108,38 @@ func diffInner(fa, fb reflect.Value) []step {
 				return append([]step{{ea.Addr().Interface(), eb.Addr().Interface(), ""}}, diffInner(ea, eb)...)
 			}
 		}
+		// One list is longer: the difference is its first extra element
+		// (nil on the side that lacks it).
+		if k := min(fa.Len(), fb.Len()); fa.Len() != fb.Len() {
+			var pa, pb any
+			if k < fa.Len() {
+				pa = elemKey(fa.Index(k))
+			}
+			if k < fb.Len() {
+				pb = elemKey(fb.Index(k))
+			}
+			return []step{{pa, pb, ""}}
+		}
 	}
 	return nil
+}
+
+// elemOrZero returns what pointer p points to, or a zero value of that
+// type if p is nil.
+func elemOrZero(p reflect.Value) reflect.Value {
+	if p.IsNil() {
+		return reflect.New(p.Type().Elem()).Elem()
+	}
+	return p.Elem()
+}
+
+// elemKey is the key of a list element in the ranges maps: the pointer
+// itself for a list of pointers, else the element's address.
+func elemKey(e reflect.Value) any {
+	if e.Kind() == reflect.Pointer {
+		return e.Interface()
+	}
+	return e.Addr().Interface()
 }
 
 // fieldName is the config name of a struct field.

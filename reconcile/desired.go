@@ -424,7 +424,7 @@ func virtualServerObjects(st State, owner string, vs *schema.VirtualServer, grou
 		if rs.Weight != nil {
 			w = *rs.Weight
 		}
-		checked := len(rs.TCPChecks)+len(rs.HTTPGets)+len(rs.SSLGets)+len(rs.SMTPChecks)+len(rs.DNSChecks)+len(rs.MiscChecks) > 0
+		checked := rs.Checks.Len() > 0
 		if h, ok := facts.HealthFor(runtime.RealServerID{VirtualServer: vs.Name, Addr: rs.Address}); ok {
 			if !h.Up {
 				if rs.InhibitOnFailure {

@@ -257,7 +257,7 @@ func (b *bodyDecoder) entry(e *entry) {
 			"%q is not expected in %s.%s", e.key, what, didYouMean(e.key, si.names()))
 		return
 	}
-	fv := rv.FieldByIndex(f.index)
+	fv := fieldOf(rv, f.index)
 	switch f.kind {
 	case fieldAttr, fieldBlock:
 		if first, dup := seen[e.key]; dup {

@@ -76,8 +76,8 @@ func encodeStruct(rv reflect.Value, opts *EncodeOptions) *enode {
 	si := infoOf(rv.Type())
 	n := &enode{v: &value{kind: kindObject}}
 	for _, f := range si.fields {
-		fv := rv.FieldByIndex(f.index)
-		if f.kind == fieldLabel || fv.IsZero() {
+		fv, ok := fieldIn(rv, f.index)
+		if !ok || f.kind == fieldLabel || fv.IsZero() {
 			continue
 		}
 		if fv.Kind() == reflect.Slice && fv.Len() == 0 {

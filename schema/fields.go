@@ -51,7 +51,14 @@ func infoOf(t reflect.Type) *structInfo {
 			name, opt, _ := strings.Cut(tag, ",")
 			index := append(append([]int(nil), prefix...), i)
 			if opt == "squash" {
-				walk(sf.Type, index)
+				// A squashed struct may be behind a pointer: its fields
+				// are read through it (a nil pointer reads as zero) and
+				// written by allocating it (see fieldOf).
+				st := sf.Type
+				if st.Kind() == reflect.Pointer {
+					st = st.Elem()
+				}
+				walk(st, index)
 				continue
 			}
 			f := field{name: name, index: index, typ: sf.Type, doc: sf.Tag.Get("doc")}
@@ -108,4 +115,27 @@ func elemStruct(t reflect.Type) reflect.Type {
 		t = t.Elem()
 	}
 	return t
+}
+
+// fieldOf returns the field of struct v at index for writing, allocating
+// any nil pointer to a squashed struct on the way.
+func fieldOf(v reflect.Value, index []int) reflect.Value {
+	for i, x := range index {
+		if i > 0 && v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				v.Set(reflect.New(v.Type().Elem()))
+			}
+			v = v.Elem()
+		}
+		v = v.Field(x)
+	}
+	return v
+}
+
+// fieldIn returns the field of struct v at index for reading, and false
+// if a nil pointer to a squashed struct is on the way (the field is then
+// unset).
+func fieldIn(v reflect.Value, index []int) (reflect.Value, bool) {
+	fv, err := v.FieldByIndexErr(index)
+	return fv, err == nil
 }

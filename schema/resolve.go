@@ -230,13 +230,16 @@ func (in *VRRPInstance) Family() int {
 }
 
 // checkSharer lets the real servers of a resolved config share their
-// lists of checks when they are equal: a large config has thousands of
-// real servers with the same check, and a resolved config lives as long
-// as the agent runs it (a TCP_CHECK and its list are 130 bytes a real
-// server). A resolved config is read, never written, so sharing is safe.
-// It remembers the last few distinct lists of each kind: real servers with
-// the same checks are usually written together.
+// checks when they are equal: a large config has thousands of real servers
+// with the same check, and a resolved config lives as long as the agent
+// runs it (a Checks, a TCP_CHECK and its list are 270 bytes a real
+// server). Real servers with equal checks share one Checks; a new set of
+// checks shares its lists with earlier sets where those are equal. A
+// resolved config is read, never written, so sharing is safe. It remembers
+// the last few distinct sets and lists: real servers with the same checks
+// are usually written together.
 type checkSharer struct {
+	sets sharedSets
 	tcp  sharedLists[TCPCheck]
 	http sharedLists[HTTPCheck]
 	smtp sharedLists[SMTPCheck]
@@ -245,12 +248,45 @@ type checkSharer struct {
 }
 
 func (sh *checkSharer) share(rs *RealServer) {
-	rs.TCPChecks = sh.tcp.of(rs.TCPChecks)
-	rs.HTTPGets = sh.http.of(rs.HTTPGets)
-	rs.SSLGets = sh.http.of(rs.SSLGets)
-	rs.SMTPChecks = sh.smtp.of(rs.SMTPChecks)
-	rs.DNSChecks = sh.dns.of(rs.DNSChecks)
-	rs.MiscChecks = sh.misc.of(rs.MiscChecks)
+	c := rs.Checks
+	if c == nil {
+		return
+	}
+	if p := sh.sets.find(c); p != nil {
+		rs.Checks = p
+		return
+	}
+	n := &Checks{
+		TCPChecks:  sh.tcp.of(c.TCPChecks),
+		HTTPGets:   sh.http.of(c.HTTPGets),
+		SSLGets:    sh.http.of(c.SSLGets),
+		SMTPChecks: sh.smtp.of(c.SMTPChecks),
+		DNSChecks:  sh.dns.of(c.DNSChecks),
+		MiscChecks: sh.misc.of(c.MiscChecks),
+	}
+	sh.sets.remember(n)
+	rs.Checks = n
+}
+
+// sharedSets are the last distinct sets of checks seen.
+type sharedSets struct{ seen []*Checks }
+
+// find returns a remembered set equal to c (every field, pointers
+// followed), or nil.
+func (s *sharedSets) find(c *Checks) *Checks {
+	for _, p := range s.seen {
+		if reflect.DeepEqual(p, c) {
+			return p
+		}
+	}
+	return nil
+}
+
+func (s *sharedSets) remember(c *Checks) {
+	if len(s.seen) == sharedListsMax {
+		s.seen = append(s.seen[:0], s.seen[1:]...)
+	}
+	s.seen = append(s.seen, c)
 }
 
 // sharedLists are the last distinct lists of checks of one kind seen.

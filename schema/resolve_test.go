@@ -55,6 +55,17 @@ virtual_server "b" {
       }
     }
   }
+  real_server "203.0.113.8:80" {
+    tcp_check {
+      connect_timeout = "2s"
+      retry           = 3
+    }
+    http_get {
+      url {
+        path = "/a"
+      }
+    }
+  }
 }
 `
 	raw, diags := Parse(Sources{"c.hcl": []byte(src)})
@@ -72,15 +83,22 @@ virtual_server "b" {
 			t.Errorf("%s: shared %v, want %v", name, x == y, want)
 		}
 	}
-	same("equal TCP checks", a[0].TCPChecks[0], a[1].TCPChecks[0], true)
-	same("equal TCP checks of another virtual server", a[0].TCPChecks[0], b[0].TCPChecks[0], true)
-	same("TCP checks with another retry", a[0].TCPChecks[0], a[2].TCPChecks[0], false)
-	same("HTTP_GETs of different paths", a[3].HTTPGets[0], a[4].HTTPGets[0], false)
-	same("equal HTTP_GETs", a[3].HTTPGets[0], b[1].HTTPGets[0], true)
-	if got := *a[2].TCPChecks[0].Retry; got != 2 {
+	same("equal TCP checks", a[0].Checks.TCPChecks[0], a[1].Checks.TCPChecks[0], true)
+	same("equal TCP checks of another virtual server", a[0].Checks.TCPChecks[0], b[0].Checks.TCPChecks[0], true)
+	same("TCP checks with another retry", a[0].Checks.TCPChecks[0], a[2].Checks.TCPChecks[0], false)
+	same("HTTP_GETs of different paths", a[3].Checks.HTTPGets[0], a[4].Checks.HTTPGets[0], false)
+	same("equal HTTP_GETs", a[3].Checks.HTTPGets[0], b[1].Checks.HTTPGets[0], true)
+	same("equal sets of checks", a[0].Checks, a[1].Checks, true)
+	same("equal sets of checks of another virtual server", a[0].Checks, b[0].Checks, true)
+	same("sets with another retry", a[0].Checks, a[2].Checks, false)
+	// A set of two checks shares each list with the sets of one check.
+	same("a set of two and a set of one", a[0].Checks, b[2].Checks, false)
+	same("TCP checks of a set of two", a[0].Checks.TCPChecks[0], b[2].Checks.TCPChecks[0], true)
+	same("HTTP_GETs of a set of two", a[3].Checks.HTTPGets[0], b[2].Checks.HTTPGets[0], true)
+	if got := *a[2].Checks.TCPChecks[0].Retry; got != 2 {
 		t.Errorf("the third real server's retry is %d, want 2", got)
 	}
-	if p := a[4].HTTPGets[0].URLs[0].Path; p != "/b" {
+	if p := a[4].Checks.HTTPGets[0].URLs[0].Path; p != "/b" {
 		t.Errorf("the fifth real server's path is %q, want /b", p)
 	}
 	// Default weights: one value for the real servers without one.
@@ -90,7 +108,8 @@ virtual_server "b" {
 	}
 	// The raw config is not changed: its real servers keep their own.
 	rawA := raw.VirtualServers[0].RealServers
-	same("raw checks", rawA[0].TCPChecks[0], rawA[1].TCPChecks[0], false)
+	same("raw checks", rawA[0].Checks.TCPChecks[0], rawA[1].Checks.TCPChecks[0], false)
+	same("raw sets of checks", rawA[0].Checks, rawA[1].Checks, false)
 	if rawA[0].Weight != nil {
 		t.Errorf("the raw config got a weight: %d", *rawA[0].Weight)
 	}

@@ -247,12 +247,39 @@ type RealServer struct {
 	NotifyUp         string         `hacfg:"notify_up"`
 	NotifyDown       string         `hacfg:"notify_down"`
 	LBKind           string         `hacfg:"lb_kind" enum:"NAT|DR|TUN" doc:"Overrides the virtual server's lb_kind."`
-	TCPChecks        []*TCPCheck    `hacfg:"tcp_check,blocks"`
-	HTTPGets         []*HTTPCheck   `hacfg:"http_get,blocks"`
-	SSLGets          []*HTTPCheck   `hacfg:"ssl_get,blocks"`
-	SMTPChecks       []*SMTPCheck   `hacfg:"smtp_check,blocks"`
-	DNSChecks        []*DNSCheck    `hacfg:"dns_check,blocks"`
-	MiscChecks       []*MiscCheck   `hacfg:"misc_check,blocks"`
+	// Checks are the real server's health checks, nil when it has none.
+	// Their blocks sit in the real server's block as if they were its own
+	// fields. They are behind a pointer because a large config has
+	// thousands of real servers with the same checks: Resolve lets them
+	// share one Checks (six list headers are 144 bytes a real server).
+	Checks *Checks `hacfg:",squash"`
+}
+
+// Checks are a real server's health checks, by kind.
+type Checks struct {
+	TCPChecks  []*TCPCheck  `hacfg:"tcp_check,blocks"`
+	HTTPGets   []*HTTPCheck `hacfg:"http_get,blocks"`
+	SSLGets    []*HTTPCheck `hacfg:"ssl_get,blocks"`
+	SMTPChecks []*SMTPCheck `hacfg:"smtp_check,blocks"`
+	DNSChecks  []*DNSCheck  `hacfg:"dns_check,blocks"`
+	MiscChecks []*MiscCheck `hacfg:"misc_check,blocks"`
+}
+
+// Len returns the number of checks in c; 0 for nil.
+func (c *Checks) Len() int {
+	if c == nil {
+		return 0
+	}
+	return len(c.TCPChecks) + len(c.HTTPGets) + len(c.SSLGets) + len(c.SMTPChecks) + len(c.DNSChecks) + len(c.MiscChecks)
+}
+
+// EnsureChecks returns rs's Checks, allocating them if rs has none, for code
+// that adds checks to a real server.
+func (rs *RealServer) EnsureChecks() *Checks {
+	if rs.Checks == nil {
+		rs.Checks = &Checks{}
+	}
+	return rs.Checks
 }
 
 // CheckCommon holds what every checker shares.

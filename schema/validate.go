@@ -435,20 +435,22 @@ func (v *validator) virtualServers() {
 			if rs.Weight != nil && (*rs.Weight < 0 || *rs.Weight > 65535) {
 				v.errorf(at(&rs.Weight), "Invalid weight", "weight must be 0-65535, found %d.", *rs.Weight)
 			}
-			for _, h := range rs.HTTPGets {
-				v.urls(h, "http_get")
-			}
-			for _, h := range rs.SSLGets {
-				v.urls(h, "ssl_get")
-			}
-			for _, m := range rs.MiscChecks {
-				if m.Path == "" {
-					v.errorf(at(m), "Missing misc_path", "misc_check needs misc_path = \"/path/to/check args\".")
+			if c := rs.Checks; c != nil {
+				for _, h := range c.HTTPGets {
+					v.urls(h, "http_get")
 				}
-			}
-			for _, d := range rs.DNSChecks {
-				if d.Name == "" {
-					v.errorf(at(d), "Missing name", "dns_check needs name = \"example.test\", the name to query.")
+				for _, h := range c.SSLGets {
+					v.urls(h, "ssl_get")
+				}
+				for _, m := range c.MiscChecks {
+					if m.Path == "" {
+						v.errorf(at(m), "Missing misc_path", "misc_check needs misc_path = \"/path/to/check args\".")
+					}
+				}
+				for _, d := range c.DNSChecks {
+					if d.Name == "" {
+						v.errorf(at(d), "Missing name", "dns_check needs name = \"example.test\", the name to query.")
+					}
 				}
 			}
 		}

@@ -69,8 +69,8 @@ func TestLoopCheckAllocatesNothing(t *testing.T) {
 	var rss []*schema.RealServer
 	for i := range 20 {
 		rss = append(rss, &schema.RealServer{Address: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 4, byte(i + 1)}), 80),
-			TCPChecks: []*schema.TCPCheck{{CheckCommon: schema.CheckCommon{ConnectIP: up.Addr(), ConnectPort: int(up.Port()),
-				ConnectTimeout: dur(time.Second), Warmup: dur(time.Millisecond)}}}})
+			Checks: &schema.Checks{TCPChecks: []*schema.TCPCheck{{CheckCommon: schema.CheckCommon{ConnectIP: up.Addr(), ConnectPort: int(up.Port()),
+				ConnectTimeout: dur(time.Second), Warmup: dur(time.Millisecond)}}}}})
 	}
 	m := New(resolve(t, oneVS(&schema.VirtualServer{DelayLoop: dur(5 * time.Millisecond), RealServers: rss})), Options{})
 	t.Cleanup(m.Stop)

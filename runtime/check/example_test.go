@@ -27,8 +27,8 @@ func Example() {
 		Name:    "web",
 		Address: netip.MustParseAddrPort("192.0.2.10:80"),
 		RealServers: []*schema.RealServer{{
-			Address:   netip.MustParseAddrPort("203.0.113.5:80"),
-			TCPChecks: []*schema.TCPCheck{{}}, // retry 1, delay_before_retry 1s, delay_loop 60s
+			Address: netip.MustParseAddrPort("203.0.113.5:80"),
+			Checks:  &schema.Checks{TCPChecks: []*schema.TCPCheck{{}}}, // retry 1, delay_before_retry 1s, delay_loop 60s
 		}},
 	}}}, "")
 	if err != nil {

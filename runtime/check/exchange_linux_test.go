@@ -82,10 +82,10 @@ func TestEventLoopMatchesNetPackage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			addr := rawBackend(t, tt.reply, tt.hold)
-			rs := &schema.RealServer{Address: addr, HTTPGets: []*schema.HTTPCheck{{
+			rs := &schema.RealServer{Address: addr, Checks: &schema.Checks{HTTPGets: []*schema.HTTPCheck{{
 				CheckCommon: schema.CheckCommon{ConnectTimeout: dur(3 * time.Second)},
 				URLs:        []*schema.URL{{Path: "/", Digest: tt.digest}},
-			}}}
+			}}}}
 			s := specFor(t, &schema.VirtualServer{}, rs)
 			start := time.Now()
 			loop := outcome(probe(s))
@@ -108,10 +108,10 @@ func TestEventLoopMatchesNetPackage(t *testing.T) {
 
 func TestEventLoopTimeoutAndClose(t *testing.T) {
 	hang := hangingBackend(t, "127.0.0.1:0")
-	s := specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: hang, HTTPGets: []*schema.HTTPCheck{{
+	s := specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: hang, Checks: &schema.Checks{HTTPGets: []*schema.HTTPCheck{{
 		CheckCommon: schema.CheckCommon{ConnectTimeout: dur(200 * time.Millisecond)},
 		URLs:        []*schema.URL{{Path: "/"}},
-	}}})
+	}}}})
 	p := &NetProber{}
 	start := time.Now()
 	if diff := cmp.Diff("fail: GET /: timeout", outcome(p.Probe(context.Background(), s))); diff != "" {
@@ -145,7 +145,7 @@ func TestEventLoopTimeoutAndClose(t *testing.T) {
 func TestEventLoopEndsWhenIdle(t *testing.T) {
 	ln := closingBackend(t, "127.0.0.1:0")
 	p := &NetProber{x: exchanger{idle: 50 * time.Millisecond}}
-	s := specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: addrOf(ln.Addr()), TCPChecks: []*schema.TCPCheck{{}}})
+	s := specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: addrOf(ln.Addr()), Checks: &schema.Checks{TCPChecks: []*schema.TCPCheck{{}}}})
 	running := func() bool {
 		p.x.mu.Lock()
 		defer p.x.mu.Unlock()
@@ -181,7 +181,7 @@ func TestEventLoopManyAtOnce(t *testing.T) {
 		if k%2 == 1 {
 			a = down
 		}
-		specs[k] = specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: a, TCPChecks: []*schema.TCPCheck{{}}})
+		specs[k] = specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: a, Checks: &schema.Checks{TCPChecks: []*schema.TCPCheck{{}}}})
 	}
 	for k, s := range specs {
 		p.start(s, func(r Result) { results <- res{k, r} })
@@ -218,7 +218,7 @@ func TestManagerOnTheLoop(t *testing.T) {
 	var rss []*schema.RealServer
 	for i := range 8 {
 		rss = append(rss, &schema.RealServer{Address: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 3, byte(i + 1)}), 80),
-			TCPChecks: []*schema.TCPCheck{{CheckCommon: schema.CheckCommon{ConnectIP: up.Addr(), ConnectPort: int(up.Port()), Warmup: dur(time.Millisecond)}}}})
+			Checks: &schema.Checks{TCPChecks: []*schema.TCPCheck{{CheckCommon: schema.CheckCommon{ConnectIP: up.Addr(), ConnectPort: int(up.Port()), Warmup: dur(time.Millisecond)}}}}})
 	}
 	m := New(resolve(t, oneVS(&schema.VirtualServer{DelayLoop: loop, RealServers: rss})), Options{Concurrency: 1})
 	t.Cleanup(m.Stop)
@@ -279,7 +279,7 @@ func TestEventLoopClosesWithReset(t *testing.T) {
 		_, err = c.Read(make([]byte, 1))
 		got <- err
 	}()
-	s := specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: addrOf(ln.Addr()), TCPChecks: []*schema.TCPCheck{{}}})
+	s := specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: addrOf(ln.Addr()), Checks: &schema.Checks{TCPChecks: []*schema.TCPCheck{{}}}})
 	if diff := cmp.Diff("ok", outcome(probe(s))); diff != "" {
 		t.Fatalf("(-want +got):\n%s", diff)
 	}
@@ -305,10 +305,10 @@ func TestEventLoopIPv6(t *testing.T) {
 		rs   *schema.RealServer
 		want string
 	}{
-		{name: "tcp", rs: &schema.RealServer{Address: addr, TCPChecks: []*schema.TCPCheck{{}}}, want: "ok"},
+		{name: "tcp", rs: &schema.RealServer{Address: addr, Checks: &schema.Checks{TCPChecks: []*schema.TCPCheck{{}}}}, want: "ok"},
 		{name: "tcp from a bind address", rs: &schema.RealServer{Address: addr,
-			TCPChecks: []*schema.TCPCheck{{CheckCommon: schema.CheckCommon{BindTo: netip.MustParseAddr("::1")}}}}, want: "ok"},
-		{name: "http", rs: &schema.RealServer{Address: addr, HTTPGets: []*schema.HTTPCheck{{URLs: []*schema.URL{{Path: "/"}}}}}, want: "ok"},
+			Checks: &schema.Checks{TCPChecks: []*schema.TCPCheck{{CheckCommon: schema.CheckCommon{BindTo: netip.MustParseAddr("::1")}}}}}, want: "ok"},
+		{name: "http", rs: &schema.RealServer{Address: addr, Checks: &schema.Checks{HTTPGets: []*schema.HTTPCheck{{URLs: []*schema.URL{{Path: "/"}}}}}}, want: "ok"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -418,9 +418,9 @@ func TestEventLoopRequestBytes(t *testing.T) {
 			io.WriteString(c, "HTTP/1.0 200 OK\r\n\r\n")
 		}()
 		target := addrOf(ln.Addr())
-		s := specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: target, HTTPGets: []*schema.HTTPCheck{{
+		s := specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: target, Checks: &schema.Checks{HTTPGets: []*schema.HTTPCheck{{
 			URLs: []*schema.URL{{Path: tt.path, Virtualhost: tt.host}},
-		}}})
+		}}}})
 		if (s.URLs[0].req == nil) != (tt.host == "") {
 			t.Errorf("%s %q: request built once = %v, want %v", tt.listen, tt.host, s.URLs[0].req != nil, tt.host != "")
 		}
@@ -444,9 +444,9 @@ func TestEventLoopPauseNoFalseTimeouts(t *testing.T) {
 	p := &NetProber{}
 	t.Cleanup(p.Close)
 	spec := func() *Spec {
-		return specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: addrOf(ln.Addr()), TCPChecks: []*schema.TCPCheck{{
+		return specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: addrOf(ln.Addr()), Checks: &schema.Checks{TCPChecks: []*schema.TCPCheck{{
 			CheckCommon: schema.CheckCommon{ConnectTimeout: dur(300 * time.Millisecond)},
-		}}})
+		}}}})
 	}
 	// The first check's result holds the loop up for longer than the
 	// others' timeout.

@@ -42,8 +42,8 @@ func TestManagerHTTPAndScripts(t *testing.T) {
 	rs := &schema.RealServer{Address: b.addr,
 		NotifyUp:   notify + " UP 'web " + b.addr.String() + "'",
 		NotifyDown: notify + " DOWN 'web " + b.addr.String() + "'",
-		HTTPGets: []*schema.HTTPCheck{{URLs: []*schema.URL{{Path: "/health"}},
-			CheckCommon: schema.CheckCommon{Retry: ptr(1), DelayBeforeRetry: ms, Warmup: ms}}}}
+		Checks: &schema.Checks{HTTPGets: []*schema.HTTPCheck{{URLs: []*schema.URL{{Path: "/health"}},
+			CheckCommon: schema.CheckCommon{Retry: ptr(1), DelayBeforeRetry: ms, Warmup: ms}}}}}
 	cfg := oneVS(&schema.VirtualServer{DelayLoop: ms, QuorumDown: notify + " QUORUM-DOWN", QuorumUp: notify + " QUORUM-UP",
 		RealServers: []*schema.RealServer{rs}})
 	events := make(chan string, 100)
@@ -111,11 +111,11 @@ func TestHangingCheckDoesNotDelayOthers(t *testing.T) {
 	hang := hangingBackend(t, "127.0.0.2:0")
 
 	loop := dur(50 * time.Millisecond)
-	rss := []*schema.RealServer{{Address: hang, HTTPGets: []*schema.HTTPCheck{{URLs: []*schema.URL{{Path: "/"}},
-		CheckCommon: schema.CheckCommon{ConnectTimeout: dur(time.Second), Warmup: dur(time.Millisecond)}}}}}
+	rss := []*schema.RealServer{{Address: hang, Checks: &schema.Checks{HTTPGets: []*schema.HTTPCheck{{URLs: []*schema.URL{{Path: "/"}},
+		CheckCommon: schema.CheckCommon{ConnectTimeout: dur(time.Second), Warmup: dur(time.Millisecond)}}}}}}
 	for i := range 20 {
-		rss = append(rss, &schema.RealServer{Address: ap(fmt.Sprintf("127.0.1.%d:80", i+1)), TCPChecks: []*schema.TCPCheck{{
-			CheckCommon: schema.CheckCommon{ConnectIP: healthy.Addr(), ConnectPort: int(healthy.Port()), Warmup: loop}}}})
+		rss = append(rss, &schema.RealServer{Address: ap(fmt.Sprintf("127.0.1.%d:80", i+1)), Checks: &schema.Checks{TCPChecks: []*schema.TCPCheck{{
+			CheckCommon: schema.CheckCommon{ConnectIP: healthy.Addr(), ConnectPort: int(healthy.Port()), Warmup: loop}}}}})
 	}
 	p := &countingProber{inner: &NetProber{}, done: map[string]int{}}
 	m := New(resolve(t, oneVS(&schema.VirtualServer{DelayLoop: loop, RealServers: rss})), Options{Prober: p, Concurrency: 4})

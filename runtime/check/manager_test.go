@@ -227,7 +227,7 @@ func tcpRS(addr string, retry int, dbr time.Duration) *schema.RealServer {
 		Address:    ap(addr),
 		NotifyUp:   "/bin/notify up " + addr,
 		NotifyDown: "/bin/notify down " + addr,
-		TCPChecks:  []*schema.TCPCheck{{CheckCommon: schema.CheckCommon{Retry: ptr(retry), DelayBeforeRetry: dur(dbr)}}},
+		Checks:     &schema.Checks{TCPChecks: []*schema.TCPCheck{{CheckCommon: schema.CheckCommon{Retry: ptr(retry), DelayBeforeRetry: dur(dbr)}}}},
 	}
 }
 
@@ -319,7 +319,7 @@ func TestWarmup(t *testing.T) {
 		return d / 2
 	}
 	a := tcpRS("203.0.113.5:80", 1, time.Second)
-	a.TCPChecks[0].Warmup = dur(30 * time.Second)
+	a.Checks.TCPChecks[0].Warmup = dur(30 * time.Second)
 	b := tcpRS("203.0.113.6:80", 1, time.Second) // warmup defaults to delay_loop
 	h := newHarness(t, oneVS(&schema.VirtualServer{RealServers: []*schema.RealServer{a, b}}), jitter)
 	runSteps(t, h, []step{
@@ -378,7 +378,7 @@ func TestQuorumHysteresis(t *testing.T) {
 
 func TestMiscDynamicWeights(t *testing.T) {
 	rs := &schema.RealServer{Address: ap("203.0.113.5:80"), Weight: ptr(5),
-		MiscChecks: []*schema.MiscCheck{{Path: "/bin/check", Dynamic: true}}}
+		Checks: &schema.Checks{MiscChecks: []*schema.MiscCheck{{Path: "/bin/check", Dynamic: true}}}}
 	other := &schema.RealServer{Address: ap("203.0.113.6:80"), Weight: ptr(1)}
 	cfg := oneVS(&schema.VirtualServer{Quorum: 4, RealServers: []*schema.RealServer{rs, other}})
 	h := newHarness(t, cfg, nil)
@@ -410,7 +410,7 @@ func TestReloadKeepsUnchanged(t *testing.T) {
 	cfg := func(bTimeout time.Duration, withC bool) *schema.Config {
 		a := tcpRS("203.0.113.1:80", 0, time.Second)
 		b := tcpRS("203.0.113.2:80", 0, time.Second)
-		b.TCPChecks[0].ConnectTimeout = dur(bTimeout)
+		b.Checks.TCPChecks[0].ConnectTimeout = dur(bTimeout)
 		gone := tcpRS("203.0.113.9:80", 0, time.Second)
 		rss := []*schema.RealServer{a, b, gone}
 		if withC {
@@ -646,7 +646,7 @@ func TestFactsHealthFor(t *testing.T) {
 func TestSpecsShareSettings(t *testing.T) {
 	httpRS := func(addr, host string) *schema.RealServer {
 		return &schema.RealServer{Address: ap(addr),
-			HTTPGets: []*schema.HTTPCheck{{URLs: []*schema.URL{{Path: "/health", Virtualhost: host}}}}}
+			Checks: &schema.Checks{HTTPGets: []*schema.HTTPCheck{{URLs: []*schema.URL{{Path: "/health", Virtualhost: host}}}}}}
 	}
 	mk := func() *schema.Config {
 		return oneVS(&schema.VirtualServer{RealServers: []*schema.RealServer{
@@ -754,7 +754,7 @@ func TestNoCheckerIsUp(t *testing.T) {
 func TestAllCheckersMustBeUp(t *testing.T) {
 	rs := tcpRS("203.0.113.1:80", 0, time.Second)
 	rs.NotifyUp, rs.NotifyDown = "", ""
-	rs.HTTPGets = []*schema.HTTPCheck{{URLs: []*schema.URL{{Path: "/"}}, CheckCommon: schema.CheckCommon{Retry: ptr(0)}}}
+	rs.Checks.HTTPGets = []*schema.HTTPCheck{{URLs: []*schema.URL{{Path: "/"}}, CheckCommon: schema.CheckCommon{Retry: ptr(0)}}}
 	h := newHarness(t, oneVS(&schema.VirtualServer{RealServers: []*schema.RealServer{rs}}), nil)
 	h.prober.set("203.0.113.1:80#1", Result{Weight: -1, Reason: "GET /: status 503"})
 	runSteps(t, h, []step{

@@ -26,8 +26,8 @@ func memoryConfig(tb testing.TB, n int) *schema.Config {
 			cfg.VirtualServers = append(cfg.VirtualServers, vs)
 		}
 		vs.RealServers = append(vs.RealServers, &schema.RealServer{
-			Address:   netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 1, byte(i >> 8), byte(i)}), 8080),
-			TCPChecks: []*schema.TCPCheck{{CheckCommon: schema.CheckCommon{ConnectTimeout: dur(time.Second), Warmup: dur(time.Hour)}}},
+			Address: netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 1, byte(i >> 8), byte(i)}), 8080),
+			Checks:  &schema.Checks{TCPChecks: []*schema.TCPCheck{{CheckCommon: schema.CheckCommon{ConnectTimeout: dur(time.Second), Warmup: dur(time.Hour)}}}},
 		})
 	}
 	r, err := schema.Resolve(cfg, "")

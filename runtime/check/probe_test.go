@@ -58,18 +58,18 @@ func TestTCPCheck(t *testing.T) {
 		want     string
 		wantFrom string // prefix of the remote address the server saw
 	}{
-		{name: "connect", rs: &schema.RealServer{Address: up, TCPChecks: []*schema.TCPCheck{{}}},
+		{name: "connect", rs: &schema.RealServer{Address: up, Checks: &schema.Checks{TCPChecks: []*schema.TCPCheck{{}}}},
 			want: "ok", wantFrom: "127.0.0.1:"},
-		{name: "refused", rs: &schema.RealServer{Address: down, TCPChecks: []*schema.TCPCheck{{}}},
+		{name: "refused", rs: &schema.RealServer{Address: down, Checks: &schema.Checks{TCPChecks: []*schema.TCPCheck{{}}}},
 			want: fmt.Sprintf("fail: connect %s: connection refused", down)},
 		{name: "connect_ip and connect_port override the real server", rs: &schema.RealServer{Address: ap("127.0.0.9:1"),
-			TCPChecks: []*schema.TCPCheck{{CheckCommon: schema.CheckCommon{ConnectIP: up.Addr(), ConnectPort: int(up.Port())}}}},
+			Checks: &schema.Checks{TCPChecks: []*schema.TCPCheck{{CheckCommon: schema.CheckCommon{ConnectIP: up.Addr(), ConnectPort: int(up.Port())}}}}},
 			want: "ok", wantFrom: "127.0.0.1:"},
 		{name: "bindto", rs: &schema.RealServer{Address: up,
-			TCPChecks: []*schema.TCPCheck{{CheckCommon: schema.CheckCommon{BindTo: ap("127.0.0.2:1").Addr()}}}},
+			Checks: &schema.Checks{TCPChecks: []*schema.TCPCheck{{CheckCommon: schema.CheckCommon{BindTo: ap("127.0.0.2:1").Addr()}}}}},
 			want: "ok", wantFrom: "127.0.0.2:"},
 		{name: "bindto and bind_port", rs: &schema.RealServer{Address: up,
-			TCPChecks: []*schema.TCPCheck{{CheckCommon: schema.CheckCommon{BindTo: ap("127.0.0.3:1").Addr(), BindPort: 40123}}}},
+			Checks: &schema.Checks{TCPChecks: []*schema.TCPCheck{{CheckCommon: schema.CheckCommon{BindTo: ap("127.0.0.3:1").Addr(), BindPort: 40123}}}}},
 			want: "ok", wantFrom: "127.0.0.3:40123"},
 	}
 	for _, tt := range tests {
@@ -101,7 +101,7 @@ func md5hex(s string) string {
 func TestHTTPGet(t *testing.T) {
 	b := newHTTPBackend(t, "127.0.0.1:0", nil)
 	get := func(urls ...*schema.URL) *schema.RealServer {
-		return &schema.RealServer{Address: b.addr, HTTPGets: []*schema.HTTPCheck{{URLs: urls}}}
+		return &schema.RealServer{Address: b.addr, Checks: &schema.Checks{HTTPGets: []*schema.HTTPCheck{{URLs: urls}}}}
 	}
 	codes := func(rs ...schema.StatusRange) schema.StatusCodes { return rs }
 	tests := []struct {
@@ -129,8 +129,8 @@ func TestHTTPGet(t *testing.T) {
 			wantReqs: []string{b.addr.String() + " /"}},
 		{name: "all urls must pass, each with its virtualhost, else the checker's, else the virtual server's", code: 200,
 			vs: schema.VirtualServer{Virtualhost: "vs.example"},
-			rs: &schema.RealServer{Address: b.addr, HTTPGets: []*schema.HTTPCheck{{Virtualhost: "check.example", URLs: []*schema.URL{
-				{Path: "/a?x=1", Virtualhost: "url.example"}, {Path: "/b"}}}}},
+			rs: &schema.RealServer{Address: b.addr, Checks: &schema.Checks{HTTPGets: []*schema.HTTPCheck{{Virtualhost: "check.example", URLs: []*schema.URL{
+				{Path: "/a?x=1", Virtualhost: "url.example"}, {Path: "/b"}}}}}},
 			want: "ok", wantReqs: []string{"url.example /a?x=1", "check.example /b"}},
 		{name: "virtual server's virtualhost", code: 200, vs: schema.VirtualServer{Virtualhost: "vs.example"},
 			rs: get(&schema.URL{Path: "/"}), want: "ok", wantReqs: []string{"vs.example /"}},
@@ -179,7 +179,7 @@ func TestSSLGet(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := tt.check
 			c.URLs = []*schema.URL{{Path: "/"}}
-			rs := &schema.RealServer{Address: b.addr, SSLGets: []*schema.HTTPCheck{&c}}
+			rs := &schema.RealServer{Address: b.addr, Checks: &schema.Checks{SSLGets: []*schema.HTTPCheck{&c}}}
 			got := outcome(probe(specFor(t, &schema.VirtualServer{}, rs)))
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("result (-want +got):\n%s", diff)
@@ -225,7 +225,7 @@ func TestSMTPCheck(t *testing.T) {
 				tt.setup()
 			}
 			c := tt.check
-			got := outcome(probe(specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: a.addr, SMTPChecks: []*schema.SMTPCheck{&c}})))
+			got := outcome(probe(specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: a.addr, Checks: &schema.Checks{SMTPChecks: []*schema.SMTPCheck{&c}}})))
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("result (-want +got):\n%s", diff)
 			}
@@ -262,7 +262,7 @@ func TestDNSCheck(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv.setMode(tt.mode)
 			c := tt.check
-			got := outcome(probe(specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: srv.addr, DNSChecks: []*schema.DNSCheck{&c}})))
+			got := outcome(probe(specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: srv.addr, Checks: &schema.Checks{DNSChecks: []*schema.DNSCheck{&c}}})))
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
@@ -301,7 +301,7 @@ func TestMiscCheck(t *testing.T) {
 			if c.Path == "" {
 				c.Path = script
 			}
-			r := probe(specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: ap("127.0.0.1:80"), MiscChecks: []*schema.MiscCheck{&c}}))
+			r := probe(specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: ap("127.0.0.1:80"), Checks: &schema.Checks{MiscChecks: []*schema.MiscCheck{&c}}}))
 			if diff := cmp.Diff([]any{tt.want, tt.wantWeight}, []any{outcome(r), r.Weight}); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
@@ -315,7 +315,7 @@ func TestMiscTimeoutKillsTheProcessGroup(t *testing.T) {
 	// The script's child would create the marker after 1s unless killed.
 	c := schema.MiscCheck{Path: "sleep 1 && touch " + marker, Timeout: dur(200 * time.Millisecond)}
 	start := time.Now()
-	r := probe(specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: ap("127.0.0.1:80"), MiscChecks: []*schema.MiscCheck{&c}}))
+	r := probe(specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: ap("127.0.0.1:80"), Checks: &schema.Checks{MiscChecks: []*schema.MiscCheck{&c}}}))
 	if got, want := outcome(r), "fail: /bin/sh: timed out after 200ms"; got != want {
 		t.Errorf("result %q, want %q", got, want)
 	}
@@ -349,7 +349,7 @@ func TestMiscRunsAsUser(t *testing.T) {
 	}
 	out := filepath.Join(dir, "uid")
 	c := schema.MiscCheck{Path: "id -u > " + out, User: "nobody"}
-	r := probe(specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: ap("127.0.0.1:80"), MiscChecks: []*schema.MiscCheck{&c}}))
+	r := probe(specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: ap("127.0.0.1:80"), Checks: &schema.Checks{MiscChecks: []*schema.MiscCheck{&c}}}))
 	if !r.OK {
 		t.Fatalf("result %+v", r)
 	}
@@ -393,12 +393,8 @@ func TestParseCommand(t *testing.T) {
 
 func TestSpecDefaults(t *testing.T) {
 	rs := &schema.RealServer{
-		Address:    ap("203.0.113.5:8080"),
-		TCPChecks:  []*schema.TCPCheck{{}},
-		HTTPGets:   []*schema.HTTPCheck{{URLs: []*schema.URL{{}}}},
-		SMTPChecks: []*schema.SMTPCheck{{CheckCommon: schema.CheckCommon{ConnectPort: 25, ConnectTimeout: dur(2 * time.Second)}, Hosts: []*schema.CheckCommon{{ConnectIP: ap("203.0.113.6:1").Addr()}}}},
-		DNSChecks:  []*schema.DNSCheck{{CheckCommon: schema.CheckCommon{ConnectPort: 53}}},
-		MiscChecks: []*schema.MiscCheck{{Path: "/bin/true"}},
+		Address: ap("203.0.113.5:8080"),
+		Checks:  &schema.Checks{TCPChecks: []*schema.TCPCheck{{}}, HTTPGets: []*schema.HTTPCheck{{URLs: []*schema.URL{{}}}}, SMTPChecks: []*schema.SMTPCheck{{CheckCommon: schema.CheckCommon{ConnectPort: 25, ConnectTimeout: dur(2 * time.Second)}, Hosts: []*schema.CheckCommon{{ConnectIP: ap("203.0.113.6:1").Addr()}}}}, DNSChecks: []*schema.DNSCheck{{CheckCommon: schema.CheckCommon{ConnectPort: 53}}}, MiscChecks: []*schema.MiscCheck{{Path: "/bin/true"}}},
 	}
 	vs := &schema.VirtualServer{Name: "web", Address: ap("192.0.2.10:80"), DelayLoop: dur(6 * time.Second), RealServers: []*schema.RealServer{rs}}
 	r := resolve(t, &schema.Config{VirtualServers: []*schema.VirtualServer{vs}})

@@ -267,6 +267,10 @@ func (c *settingsCache) reason(r string) string {
 // specs is Specs with Settings and pass reasons shared through cache
 // (nil: not shared).
 func specs(vs *schema.VirtualServer, rs *schema.RealServer, scriptUser string, cache *settingsCache) []Spec {
+	ck := rs.Checks
+	if ck == nil {
+		return nil
+	}
 	id := runtime.RealServerID{VirtualServer: vs.Name, Addr: rs.Address}
 	var out []Spec
 	add := func(s Spec) {
@@ -285,21 +289,20 @@ func specs(vs *schema.VirtualServer, rs *schema.RealServer, scriptUser string, c
 			s.Settings = cache.intern(s.Settings)
 		}
 		if out == nil {
-			out = make([]Spec, 0, len(rs.TCPChecks)+len(rs.HTTPGets)+len(rs.SSLGets)+
-				len(rs.SMTPChecks)+len(rs.DNSChecks)+len(rs.MiscChecks))
+			out = make([]Spec, 0, ck.Len())
 		}
 		out = append(out, s)
 	}
-	for _, c := range rs.TCPChecks {
+	for _, c := range ck.TCPChecks {
 		add(common(KindTCP, vs, rs, &c.CheckCommon))
 	}
-	for _, c := range rs.HTTPGets {
+	for _, c := range ck.HTTPGets {
 		add(httpSpec(KindHTTP, vs, rs, c))
 	}
-	for _, c := range rs.SSLGets {
+	for _, c := range ck.SSLGets {
 		add(httpSpec(KindSSL, vs, rs, c))
 	}
-	for _, c := range rs.SMTPChecks {
+	for _, c := range ck.SMTPChecks {
 		s := common(KindSMTP, vs, rs, &c.CheckCommon)
 		s.HeloName = c.HeloName
 		if s.HeloName == "" {
@@ -311,7 +314,7 @@ func specs(vs *schema.VirtualServer, rs *schema.RealServer, scriptUser string, c
 		}
 		add(s)
 	}
-	for _, c := range rs.DNSChecks {
+	for _, c := range ck.DNSChecks {
 		s := common(KindDNS, vs, rs, &c.CheckCommon)
 		s.DNSType = strings.ToUpper(c.Type)
 		if s.DNSType == "" {
@@ -323,7 +326,7 @@ func specs(vs *schema.VirtualServer, rs *schema.RealServer, scriptUser string, c
 		}
 		add(s)
 	}
-	for _, c := range rs.MiscChecks {
+	for _, c := range ck.MiscChecks {
 		s := common(KindMisc, vs, rs, &c.CheckCommon)
 		s.Conn = Conn{} // MISC_CHECK has no connection options
 		s.Command = c.Path
