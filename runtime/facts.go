@@ -24,7 +24,9 @@ type Facts struct {
 	// it all for every reconcile. It may be called concurrently with
 	// health changes and returns the current value, so two calls may see
 	// different health (a change is followed by its own reconcile). ok is
-	// false for a real server the checker does not know.
+	// false for a real server the checker does not know. Its Health may
+	// leave Reason empty: a reconcile asks for every real server it plans
+	// and reads only Up and Weight, and a reason is a string to build.
 	HealthOf func(RealServerID) (h Health, ok bool)
 	// Quorum says, per virtual server name, whether the healthy real servers
 	// meet its quorum (with hysteresis applied by the checker). A missing

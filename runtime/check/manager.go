@@ -720,7 +720,14 @@ func (m *Manager) refreshLocked(rs *rsState, evs []Event, alphaDown, weightChang
 
 // healthLocked is rs's health.
 func (m *Manager) healthLocked(rs *rsState) runtime.Health {
-	return runtime.Health{Up: rs.up, Weight: int(rs.dynWeight), Reason: rs.reason(), Since: m.wallTime(rs.since)}
+	h := m.verdictLocked(rs)
+	h.Reason = rs.reason()
+	return h
+}
+
+// verdictLocked is rs's health without its Reason.
+func (m *Manager) verdictLocked(rs *rsState) runtime.Health {
+	return runtime.Health{Up: rs.up, Weight: int(rs.dynWeight), Since: m.wallTime(rs.since)}
 }
 
 // wallTime is the time of Unix nanoseconds ns in the clock's location.

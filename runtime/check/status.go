@@ -90,7 +90,10 @@ func (m *Manager) Facts() runtime.Facts {
 	return f
 }
 
-// healthOf is Facts' HealthOf: the current health of the real server id.
+// healthOf is Facts' HealthOf: the current health of the real server id,
+// without its Reason. The reconcile asks for every real server it plans,
+// and a reason is formatted when it is read (the checker keeps none per
+// real server); Snapshot and FactsOf give reasons.
 func (m *Manager) healthOf(id runtime.RealServerID) (runtime.Health, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -102,7 +105,7 @@ func (m *Manager) healthOf(id runtime.RealServerID) (runtime.Health, bool) {
 	if rs == nil {
 		return runtime.Health{}, false
 	}
-	return m.healthLocked(rs), true
+	return m.verdictLocked(rs), true
 }
 
 // FactsOf is Facts for the named virtual servers only: the health of their
