@@ -81,3 +81,29 @@ func TestScopedReconcileCostIndependentOfTableSize(t *testing.T) {
 		t.Errorf("takeover reconcile allocates %.0f times with 10,000 services, %.0f on an empty node", allocs[10000], allocs[0])
 	}
 }
+
+// BenchmarkFullNoop is the agent's steady state: a reconcile of everything
+// on a node with n IPVS services, all in place, which changes nothing.
+func BenchmarkFullNoop(b *testing.B) {
+	for _, n := range []int{10000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			k := fake.NewKernel("eth0")
+			r, _ := newTestReconciler(k)
+			cfg := loadConfig(&testing.T{}, scopedConfig(n), "")
+			master := runtime.Facts{VRRP: map[string]runtime.VRRPRole{"VI_1": runtime.RoleMaster}}
+			if _, _, err := r.Reconcile(cfg, master, PlanOptions{}); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for range b.N {
+				p, _, err := r.Reconcile(cfg, master, PlanOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(p.Changes) != 0 {
+					b.Fatalf("%d changes", len(p.Changes))
+				}
+			}
+		})
+	}
+}
