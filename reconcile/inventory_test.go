@@ -3,6 +3,7 @@ package reconcile
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -112,13 +113,145 @@ func TestFactChangesKeepInventory(t *testing.T) {
 }
 
 func inventoryEntries(inv *Inventory) map[string]Entry {
-	inv.mu.Lock()
-	defer inv.mu.Unlock()
-	out := make(map[string]Entry, len(inv.entries))
-	for id, e := range inv.entries {
-		out[id] = e
+	out := map[string]Entry{}
+	for _, id := range inv.IDs() {
+		out[id], _ = inv.Get(id)
 	}
 	return out
+}
+
+// checkIndex reports where the inventory's owner lists and its entries
+// disagree.
+func checkIndex(inv *Inventory) error {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	listed := 0
+	free := map[uint32]bool{}
+	for _, o := range inv.free {
+		free[o] = true
+	}
+	for i, own := range inv.owners {
+		o := uint32(i)
+		if len(own.ids) == 0 {
+			if !free[o] || own.name != "" {
+				return fmt.Errorf("place %d is empty, not free", o)
+			}
+			continue
+		}
+		if p, ok := inv.ownerIndex[own.name]; !ok || p != o || free[o] {
+			return fmt.Errorf("owner %q at %d: indexed at %d (%v), free %v", own.name, o, p, ok, free[o])
+		}
+		for pos, id := range own.ids {
+			if s, ok := inv.entries[id]; !ok || s != (slot{owner: o, pos: uint32(pos)}) {
+				return fmt.Errorf("%q listed at %d/%d, entry %+v (%v)", id, o, pos, s, ok)
+			}
+		}
+		listed += len(own.ids)
+	}
+	if listed != len(inv.entries) || len(inv.ownerIndex) != len(inv.owners)-len(inv.free) {
+		return fmt.Errorf("%d IDs listed, %d entries; %d owners indexed, %d places, %d free",
+			listed, len(inv.entries), len(inv.ownerIndex), len(inv.owners), len(inv.free))
+	}
+	for id, x := range inv.odd {
+		if _, ok := inv.entries[id]; !ok {
+			return fmt.Errorf("odd %q is not an entry", id)
+		}
+		if x.kind == kindOfID(id) && x.drainingSince == nil {
+			return fmt.Errorf("odd %q is not odd", id)
+		}
+	}
+	return nil
+}
+
+// TestInventoryIndex: whatever sets and removals come, in any order, the
+// inventory holds what a plain map of entries would, and a scope's walk
+// and snapshot find what a scan of that map finds.
+func TestInventoryIndex(t *testing.T) {
+	drained := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	owners := []string{"static", "", "vrrp_instance.VI_1", "vmac.VI_1", "virtual_server.a", "virtual_server.b", "other"}
+	kinds := []Kind{KindLink, KindAddress, KindService, KindDestination, KindRoute, KindRule, "odd kind"}
+	prefixes := []string{"link:", "vip:", "ipvs:", "rs:", "route:", "rule:", "", "vip"}
+	scopes := []Scope{{}, {Skip: []string{"static", "static"}}, {Static: true}, {Instances: []string{"VI_1"}},
+		{VirtualServers: []string{"a", "b", "a"}, Skip: []string{"virtual_server.b"}}, {Instances: []string{"VI_2"}, Static: true}}
+	for seed := range uint64(8) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		inv := NewInventory()
+		want := map[string]Entry{}
+		for step := range 2000 {
+			id := fmt.Sprintf("%s%d", prefixes[rng.IntN(len(prefixes))], rng.IntN(300))
+			switch rng.IntN(10) {
+			case 0, 1, 2, 3:
+				inv.Remove(id)
+				delete(want, id)
+			default:
+				e := Entry{Owner: owners[rng.IntN(len(owners))], Kind: kindOfID(id)}
+				if rng.IntN(4) == 0 {
+					e.Kind = kinds[rng.IntN(len(kinds))]
+				}
+				if rng.IntN(8) == 0 {
+					e.DrainingSince = &drained
+				}
+				// A teardown of most of one owner, now and then.
+				if rng.IntN(500) == 0 {
+					for id, e := range want {
+						if e.Owner == "static" && rng.IntN(10) > 0 {
+							inv.Remove(id)
+							delete(want, id)
+						}
+					}
+				}
+				inv.Set(id, e)
+				want[id] = e
+			}
+			if step%250 != 249 {
+				continue
+			}
+			if err := checkIndex(inv); err != nil {
+				t.Fatalf("seed %d, step %d: %v", seed, step, err)
+			}
+			if diff := cmp.Diff(want, inventoryEntries(inv)); diff != "" {
+				t.Fatalf("seed %d, step %d: entries (-want +got):\n%s", seed, step, diff)
+			}
+			for _, scope := range scopes {
+				wantScope := map[string]Entry{}
+				for id, e := range want {
+					if scope.Has(e.Owner) {
+						wantScope[id] = e
+					}
+				}
+				if diff := cmp.Diff(wantScope, inv.snapshot(scope)); diff != "" {
+					t.Fatalf("seed %d, step %d, scope %+v: snapshot (-want +got):\n%s", seed, step, scope, diff)
+				}
+				inv.mu.Lock()
+				owned := inv.ownedLocked(scope)
+				n := owned.n
+				for id, e := range want {
+					got, ok, inScope := owned.get(id)
+					if !ok || inScope != scope.Has(e.Owner) || !cmp.Equal(got, e) {
+						t.Errorf("seed %d, step %d, scope %+v: get %q = %+v, %v, %v; want %+v", seed, step, scope, id, got, ok, inScope, e)
+					}
+				}
+				inv.mu.Unlock()
+				if n != len(wantScope) {
+					t.Fatalf("seed %d, step %d, scope %+v: %d entries in scope, want %d", seed, step, scope, n, len(wantScope))
+				}
+			}
+		}
+	}
+	// An owner that loses most of its IDs gives back the room of its list.
+	inv := NewInventory()
+	for i := range 10000 {
+		inv.Set(fmt.Sprint("vip:", i), Entry{Owner: "static", Kind: KindAddress})
+	}
+	for i := range 9990 {
+		inv.Remove(fmt.Sprint("vip:", i))
+	}
+	if err := checkIndex(inv); err != nil {
+		t.Fatal(err)
+	}
+	if c := cap(inv.owners[inv.ownerIndex["static"]].ids); c > 64 {
+		t.Errorf("10 IDs left in a list of %d", c)
+	}
 }
 
 // TestInventoryFileRoundTrip: whatever owners, kinds and IDs hold, the file

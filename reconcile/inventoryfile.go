@@ -36,8 +36,8 @@ const (
 // a time through a small buffer: the file of a large table (64 bytes an
 // object) is never whole in memory.
 func (inv *Inventory) writeLocked(w io.Writer) error {
-	owners := make([]string, 0, len(inv.byOwner))
-	for o := range inv.byOwner {
+	owners := make([]string, 0, len(inv.ownerIndex))
+	for o := range inv.ownerIndex {
 		owners = append(owners, o)
 	}
 	sort.Strings(owners)
@@ -51,10 +51,8 @@ func (inv *Inventory) writeLocked(w io.Writer) error {
 		return err
 	}
 	for _, o := range owners {
-		ids = ids[:0]
-		for id := range inv.byOwner[o] {
-			ids = append(ids, id)
-		}
+		place := inv.ownerIndex[o]
+		ids = append(ids[:0], inv.owners[place].ids...)
 		sort.Strings(ids)
 		b = append(b, "owner "...)
 		b = strconv.AppendInt(b, int64(len(ids)), 10)
@@ -62,7 +60,7 @@ func (inv *Inventory) writeLocked(w io.Writer) error {
 		b = appendRest(b, o)
 		b = append(b, '\n')
 		for _, id := range ids {
-			e := inv.entries[id]
+			e := inv.entryLocked(id, place)
 			if plainWord(string(e.Kind)) {
 				b = append(b, e.Kind...)
 			} else {
@@ -162,12 +160,13 @@ func (inv *Inventory) decode(data string) error {
 	if err1 != nil || err2 != nil || total < 0 || nOwners < 0 || total > len(data) || nOwners > len(data) {
 		return corrupt("bad counts %q %q", f[1], f[2])
 	}
-	inv.entries = make(map[string]Entry, total)
-	inv.byOwner = make(map[string]map[string]struct{}, nOwners)
+	inv.entries = make(map[string]slot, total)
+	inv.ownerIndex = make(map[string]uint32, nOwners)
+	inv.owners = make([]ownerIDs, 0, nOwners)
 	for range nOwners {
 		line, ok := next()
 		if !ok {
-			return fmt.Errorf("%w: truncated: %d of %d owners", ErrCorruptInventory, len(inv.byOwner), nOwners)
+			return fmt.Errorf("%w: truncated: %d of %d owners", ErrCorruptInventory, len(inv.owners), nOwners)
 		}
 		rest, ok := strings.CutPrefix(line, "owner ")
 		if !ok {
@@ -182,11 +181,12 @@ func (inv *Inventory) decode(data string) error {
 		if err != nil {
 			return corrupt("owner: %v", err)
 		}
-		if _, dup := inv.byOwner[owner]; dup {
+		if _, dup := inv.ownerIndex[owner]; dup {
 			return corrupt("owner %q listed twice", owner)
 		}
-		ids := make(map[string]struct{}, n)
-		inv.byOwner[owner] = ids
+		o := uint32(len(inv.owners))
+		inv.ownerIndex[owner] = o
+		inv.owners = append(inv.owners, ownerIDs{name: owner, ids: make([]string, 0, n)})
 		for range n {
 			line, ok := next()
 			if !ok {
@@ -199,9 +199,10 @@ func (inv *Inventory) decode(data string) error {
 			if _, dup := inv.entries[id]; dup {
 				return corrupt("object %q listed twice", id)
 			}
-			e.Owner = owner
-			inv.entries[id] = e
-			ids[id] = struct{}{}
+			ids := inv.owners[o].ids
+			inv.entries[id] = slot{owner: o, pos: uint32(len(ids))}
+			inv.owners[o].ids = append(ids, id)
+			inv.setOddLocked(id, e.Kind, e.DrainingSince)
 		}
 	}
 	if len(inv.entries) != total {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+	"strings"
 
 	"github.com/hacfg/hacfg/runtime"
 )
@@ -59,6 +60,28 @@ func destinationID(k runtime.ServiceKey, d runtime.Destination) string {
 }
 
 func linkID(l runtime.Link) string { return "link:" + l.Name }
+
+// kindOfID returns the kind of object the functions above make id for,
+// or "" for an ID none of them makes. The inventory reads an entry's
+// kind from its ID rather than keep it.
+func kindOfID(id string) Kind {
+	// By how many IDs of a large table have each prefix.
+	switch {
+	case strings.HasPrefix(id, "rs:"):
+		return KindDestination
+	case strings.HasPrefix(id, "ipvs:"):
+		return KindService
+	case strings.HasPrefix(id, "vip:"):
+		return KindAddress
+	case strings.HasPrefix(id, "route:"):
+		return KindRoute
+	case strings.HasPrefix(id, "rule:"):
+		return KindRule
+	case strings.HasPrefix(id, "link:"):
+		return KindLink
+	}
+	return ""
+}
 
 // addServiceObjects adds service s and its destinations to st, as
 // newService and newDestination would, and returns the destinations'

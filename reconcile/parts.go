@@ -103,7 +103,7 @@ func (r *Reconciler) parts(cfg *schema.Config, scope Scope, size int) ([]Scope, 
 	}
 	gone := map[string]int{} // virtual servers only the inventory knows: their objects
 	r.Inventory.mu.Lock()
-	for owner, ids := range r.Inventory.byOwner {
+	for owner, o := range r.Inventory.ownerIndex {
 		switch {
 		case owner == ownerStatic:
 		case strings.HasPrefix(owner, "vrrp_instance."):
@@ -112,7 +112,7 @@ func (r *Reconciler) parts(cfg *schema.Config, scope Scope, size int) ([]Scope, 
 			instances[strings.TrimPrefix(owner, "vmac.")] = true
 		case strings.HasPrefix(owner, "virtual_server."):
 			if name := strings.TrimPrefix(owner, "virtual_server."); !inConfig[name] {
-				gone[name] = len(ids)
+				gone[name] = len(r.Inventory.owners[o].ids)
 			}
 		default:
 			r.Inventory.mu.Unlock()

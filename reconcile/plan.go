@@ -186,14 +186,10 @@ func Diff(desired State, obs *Observed, inv *Inventory, scope Scope, opts DiffOp
 	// costs what changes, not the size of the table.
 	for id, d := range desired {
 		o, present, same := obs.match(id, d)
-		e, isOwned := owned[id]
-		if isOwned {
+		// Owned, in scope or by an owner out of it.
+		e, isOwned, inScope := owned.get(id)
+		if inScope {
 			ownedDesired++
-		} else {
-			// Owned, but by an owner out of scope.
-			if ie, ok := inv.entries[id]; ok {
-				e, isOwned = ie, true
-			}
 		}
 		switch {
 		case !present:
@@ -222,18 +218,18 @@ func Diff(desired State, obs *Observed, inv *Inventory, scope Scope, opts DiffOp
 	// Owned objects that are not desired: none when every owned object
 	// was met above, the usual case, which then costs nothing more.
 	var ownedIDs []string
-	if ownedDesired < len(owned) {
-		for id := range owned {
+	if ownedDesired < owned.n {
+		owned.each(func(id string, _ Entry) {
 			if _, ok := desired[id]; ok {
-				continue
+				return
 			}
 			if opts.elsewhere != nil {
 				if desired, _ := opts.elsewhere(id); desired {
-					continue // another part's, to take over
+					return // another part's, to take over
 				}
 			}
 			ownedIDs = append(ownedIDs, id)
-		}
+		})
 	}
 	sort.Strings(ownedIDs)
 	if len(ownedIDs) > 0 && opts.Declared == nil && opts.declared != nil {
@@ -244,7 +240,7 @@ func Diff(desired State, obs *Observed, inv *Inventory, scope Scope, opts DiffOp
 		opts.Declared = decl
 	}
 	for _, id := range ownedIDs {
-		e := owned[id]
+		e, _, _ := owned.get(id)
 		o, present := obs.get(id)
 		if !present {
 			if !opts.isDeclared(id) && scopeObserves(scope, e.Kind, obs) {
