@@ -162,3 +162,72 @@ func BenchmarkInventoryOwned(b *testing.B) {
 		}
 	})
 }
+
+// TestLoadedInventoryKeepsNoFile: an inventory read from its file keeps
+// its IDs, not the file. Once all but one virtual server's objects are
+// removed, it keeps what an inventory built by Set and Remove keeps (the
+// maps do not shrink), where IDs pointing into the file's text would keep
+// all of it: about 700 KB here.
+func TestLoadedInventoryKeepsNoFile(t *testing.T) {
+	path := t.TempDir() + "/inventory.json"
+	objs := memoryObjects(1000, 10)
+	keep := objs[0].Owner
+	fill := func(inv *Inventory) {
+		for _, o := range objs {
+			inv.Set(o.ID, Entry{Owner: o.Owner, Kind: o.Kind})
+		}
+	}
+	inv, err := LoadInventory(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(inv)
+	if err := inv.Save(); err != nil {
+		t.Fatal(err)
+	}
+	inv = nil
+	// kept is the heap that the inventory made by mk keeps once it has
+	// only keep's objects left.
+	kept := func(mk func() *Inventory) int64 {
+		var before, after goruntime.MemStats
+		goruntime.GC()
+		goruntime.ReadMemStats(&before)
+		inv := mk()
+		if inv.Len() != len(objs) {
+			t.Fatalf("%d objects, want %d", inv.Len(), len(objs))
+		}
+		for _, id := range inv.IDs() {
+			if e, _ := inv.Get(id); e.Owner != keep {
+				inv.Remove(id)
+			}
+		}
+		goruntime.GC()
+		goruntime.ReadMemStats(&after)
+		if inv.Len() != 11 {
+			t.Fatalf("%d objects left, want 11", inv.Len())
+		}
+		goruntime.KeepAlive(inv)
+		return int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	}
+	// The least of three of each: other tests' goroutines may allocate
+	// or free meanwhile.
+	loaded, built := int64(math.MaxInt64), int64(math.MaxInt64)
+	for range 3 {
+		loaded = min(loaded, kept(func() *Inventory {
+			inv, err := LoadInventory(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return inv
+		}))
+		built = min(built, kept(func() *Inventory {
+			inv := NewInventory()
+			fill(inv)
+			return inv
+		}))
+	}
+	t.Logf("with 11 objects left: loaded keeps %d bytes, built %d", loaded, built)
+	if loaded-built > 200<<10 {
+		t.Errorf("the loaded inventory keeps %d bytes more than one built by Set: the file's text?", loaded-built)
+	}
+}

@@ -184,6 +184,7 @@ func (inv *Inventory) decode(data string) error {
 		if _, dup := inv.ownerIndex[owner]; dup {
 			return corrupt("owner %q listed twice", owner)
 		}
+		owner = strings.Clone(owner)
 		o := uint32(len(inv.owners))
 		inv.ownerIndex[owner] = o
 		inv.owners = append(inv.owners, ownerIDs{name: owner, ids: make([]string, 0, n)})
@@ -199,6 +200,10 @@ func (inv *Inventory) decode(data string) error {
 			if _, dup := inv.entries[id]; dup {
 				return corrupt("object %q listed twice", id)
 			}
+			// The ID is kept for as long as the object is owned, and
+			// the entry whose ID stays the same keeps its string: a
+			// piece of data would keep the whole file alive.
+			id = strings.Clone(id)
 			ids := inv.owners[o].ids
 			inv.entries[id] = slot{owner: o, pos: uint32(len(ids))}
 			inv.owners[o].ids = append(ids, id)
