@@ -30,6 +30,10 @@ type sourceMap struct {
 	// share an address, and the type tells them apart.
 	types map[reflect.Type]uint32
 	files []string
+	// lean keeps the ranges of values decoded as their zero value only:
+	// enough to tell what was written (see Config.written), for a config
+	// whose ranges are wanted only if it has problems (see LoadLean).
+	lean bool
 }
 
 // srcEntry is one value's range: its key (address and type number) and
@@ -50,8 +54,8 @@ type packedRange struct {
 // srcChunk is the most entries a chunk holds (160 KiB).
 const srcChunk = 4096
 
-func newSourceMap(hint int) *sourceMap {
-	s := &sourceMap{types: map[reflect.Type]uint32{}}
+func newSourceMap(hint int, lean bool) *sourceMap {
+	s := &sourceMap{types: map[reflect.Type]uint32{}, lean: lean}
 	s.chunks = [][]srcEntry{make([]srcEntry, 0, min(max(hint, 64), srcChunk))}
 	s.sorted = []int{0}
 	return s
@@ -80,6 +84,9 @@ func (s *sourceMap) key(ptr any, add bool) (addr uintptr, typ uint32, ok bool) {
 }
 
 func (s *sourceMap) put(ptr any, r hcl.Range) {
+	if s.lean && !reflect.ValueOf(ptr).Elem().IsZero() {
+		return
+	}
 	addr, typ, ok := s.key(ptr, true)
 	if !ok {
 		return
@@ -176,12 +183,24 @@ func (s *sourceMap) get(ptr any) (hcl.Range, bool) {
 // Range returns the source range of the value behind ptr — a pointer to a
 // field of a decoded struct (&inst.Priority), to an element of a decoded
 // slice (&inst.VirtualAddresses[0]), or a decoded block (inst) — and whether
-// it is known. Values that were not written in the config have no range.
+// it is known. Values that were not written in the config have no range,
+// nor, in a config loaded by LoadLean, those written as anything but their
+// zero value.
 func (c *Config) Range(ptr any) (hcl.Range, bool) {
 	if c == nil || c.src == nil {
 		return hcl.Range{}, false
 	}
 	return c.src.get(ptr)
+}
+
+// written reports whether the value behind ptr (as for Range) was written
+// in the config. A lean source map keeps the ranges of zero values only:
+// a value decoded as anything else was written.
+func (c *Config) written(ptr any) bool {
+	if _, ok := c.Range(ptr); ok {
+		return true
+	}
+	return c != nil && c.src != nil && c.src.lean && !reflect.ValueOf(ptr).Elem().IsZero()
 }
 
 // rangeOf returns the range of the first of ptrs that has one.
@@ -318,7 +337,8 @@ func (d *decoder) decodeBlock(v *value, fv reflect.Value, name string, rng hcl.R
 			fv.Set(reflect.New(fv.Type().Elem()))
 		}
 		target = fv.Elem()
-		d.src.put(fv.Interface(), rng)
+		// After the body: a lean source map looks at what was decoded.
+		defer d.src.put(fv.Interface(), rng)
 	}
 	d.decodeBody(v, target, name)
 }

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func addSeeds(f *testing.F, ext string) {
@@ -19,10 +21,18 @@ func addSeeds(f *testing.F, ext string) {
 }
 
 // fuzzOne decodes, validates, renders, resolves and formats src; none of it
-// may panic, and formatting must be idempotent.
+// may panic, formatting must be idempotent, and ParseLean must agree with
+// Parse.
 func fuzzOne(t *testing.T, name string, src []byte) {
 	cfg, diags := Parse(Sources{name: src})
 	_ = RenderString(Sources{name: src}, diags)
+	lean, leanDiags := ParseLean(Sources{name: src})
+	if d := cmp.Diff(diagTexts(diags), diagTexts(leanDiags)); d != "" {
+		t.Fatalf("diagnostics differ (-Parse +ParseLean):\n%s", d)
+	}
+	if d := cmp.Diff(cfg, lean, cacheCmpOpts); d != "" {
+		t.Fatalf("configs differ (-Parse +ParseLean):\n%s", d)
+	}
 	if cfg != nil && !diags.HasErrors() {
 		for _, n := range append(cfg.NodeNames(), "") {
 			if n == "" && len(cfg.Nodes) > 0 {

@@ -134,12 +134,12 @@ func TestDecodeStreamingMatchesTree(t *testing.T) {
 	streamed := 0
 	for _, srcs := range sets {
 		names := slices.Sorted(maps.Keys(srcs))
-		got, gotDiags, ok := decodeStreaming(srcs, names)
+		got, gotDiags, ok := decodeStreaming(srcs, names, false)
 		if !ok {
 			continue
 		}
 		streamed++
-		want, wantDiags := decodeTree(srcs, names)
+		want, wantDiags := decodeTree(srcs, names, false)
 		if d := cmp.Diff(want, got, cacheCmpOpts); d != "" {
 			t.Errorf("%v: configs differ (-tree +streaming):\n%s", names, d)
 		}

@@ -74,20 +74,57 @@ func ConfigFiles(path string) ([]string, error) {
 // directory). The config is returned even when it has errors, as far as it
 // could be decoded; callers must not use it if diags.HasErrors().
 func Load(path string) (*Config, Sources, hcl.Diagnostics) {
+	srcs, diags := readSources(path)
+	if diags != nil {
+		return nil, nil, diags
+	}
+	cfg, diags := Parse(srcs)
+	return cfg, srcs, diags
+}
+
+// LoadLean is Load for a caller that needs source ranges only to report
+// problems, as the agent does. A config without any diagnostic is returned
+// with ranges for none of its values but those written as their zero
+// value (see Config.Range); its decoding never holds a range for each of
+// its values, which for a large config is a third of what it holds. A
+// config with diagnostics is decoded again, as Load does, and reported
+// with every range.
+func LoadLean(path string) (*Config, Sources, hcl.Diagnostics) {
+	srcs, diags := readSources(path)
+	if diags != nil {
+		return nil, nil, diags
+	}
+	cfg, diags := ParseLean(srcs)
+	return cfg, srcs, diags
+}
+
+// readSources reads the config files at path.
+func readSources(path string) (Sources, hcl.Diagnostics) {
 	files, err := ConfigFiles(path)
 	if err != nil {
-		return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read config", Detail: err.Error()}}
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read config", Detail: err.Error()}}
 	}
 	srcs := Sources{}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read config", Detail: err.Error()}}
+			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read config", Detail: err.Error()}}
 		}
 		srcs[f] = b
 	}
-	cfg, diags := Parse(srcs)
-	return cfg, srcs, diags
+	return srcs, nil
+}
+
+// ParseLean is Parse as LoadLean does it.
+func ParseLean(srcs Sources) (*Config, hcl.Diagnostics) {
+	// Validation asks what was written (Config.written), which a lean
+	// decoding answers as a full one does, so both find problems in the
+	// same configs; the full one then says where.
+	cfg, diags := decode(srcs, true)
+	if cfg != nil && len(diags) == 0 && len(Validate(cfg)) == 0 {
+		return cfg, nil
+	}
+	return Parse(srcs)
 }
 
 // Parse decodes and validates config files held in memory (name → bytes;
@@ -116,15 +153,21 @@ func Parse(srcs Sources) (*Config, hcl.Diagnostics) {
 // from each name's extension) into one Config, without validating it.
 // Files are merged in name order.
 func Decode(srcs Sources) (*Config, hcl.Diagnostics) {
+	return decode(srcs, false)
+}
+
+// decode is Decode, with a lean source map if lean is set (see
+// sourceMap.lean).
+func decode(srcs Sources, lean bool) (*Config, hcl.Diagnostics) {
 	names := make([]string, 0, len(srcs))
 	for n := range srcs {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	if cfg, diags, ok := decodeStreaming(srcs, names); ok {
+	if cfg, diags, ok := decodeStreaming(srcs, names, lean); ok {
 		return cfg, diags
 	}
-	return decodeTree(srcs, names)
+	return decodeTree(srcs, names, lean)
 }
 
 // decodeStreaming decodes HCL files that fastHCL reads entry by entry, as
@@ -132,7 +175,7 @@ func Decode(srcs Sources) (*Config, hcl.Diagnostics) {
 // is never whole in memory, only one top-level block's at a time. It
 // reports false, having decoded nothing worth keeping, when a file is not
 // HCL or fastHCL cannot read it; decodeTree then does, with diagnostics.
-func decodeStreaming(srcs Sources, names []string) (*Config, hcl.Diagnostics, bool) {
+func decodeStreaming(srcs Sources, names []string, lean bool) (*Config, hcl.Diagnostics, bool) {
 	size := 0
 	for _, n := range names {
 		if FormatOf(n) != FormatHCL {
@@ -142,7 +185,11 @@ func decodeStreaming(srcs Sources, names []string) (*Config, hcl.Diagnostics, bo
 	}
 	// About one range a line of a generated config: sized so that the map
 	// grows little, not so that it is too large.
-	cfg := &Config{src: newSourceMap(size / 32)}
+	hint := size / 32
+	if lean {
+		hint = 0
+	}
+	cfg := &Config{src: newSourceMap(hint, lean)}
 	d := &decoder{src: cfg.src}
 	top := d.body(reflect.ValueOf(cfg).Elem(), "the top level")
 	for _, n := range names {
@@ -154,7 +201,7 @@ func decodeStreaming(srcs Sources, names []string) (*Config, hcl.Diagnostics, bo
 }
 
 // decodeTree parses every file into one tree, then decodes it.
-func decodeTree(srcs Sources, names []string) (*Config, hcl.Diagnostics) {
+func decodeTree(srcs Sources, names []string, lean bool) (*Config, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	root := &value{kind: kindObject}
 	for _, n := range names {
@@ -177,7 +224,11 @@ func decodeTree(srcs Sources, names []string) (*Config, hcl.Diagnostics) {
 	}
 	// Sized up front: the map is filled with one range per decoded value,
 	// and growing it is a good part of decoding a large config.
-	cfg := &Config{src: newSourceMap(countValues(root))}
+	hint := 0
+	if !lean {
+		hint = countValues(root)
+	}
+	cfg := &Config{src: newSourceMap(hint, lean)}
 	d := &decoder{src: cfg.src}
 	d.decodeBody(root, reflect.ValueOf(cfg).Elem(), "the top level")
 	return cfg, append(diags, d.diags...)

@@ -21,7 +21,7 @@ func TestSourceMap(t *testing.T) {
 		return hcl.Range{Filename: fmt.Sprintf("f%d.hcl", i%3), Start: hcl.Pos{Line: i + 1, Column: i%80 + 1, Byte: i * 10},
 			End: hcl.Pos{Line: i + 2, Column: 3, Byte: i*10 + 7}}
 	}
-	s := newSourceMap(10)
+	s := newSourceMap(10, false)
 	const n = 3*srcChunk + 100 // several chunks, the first small
 	vals := make([]outer, n)
 	for i := range vals {

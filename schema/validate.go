@@ -80,7 +80,7 @@ func (v *validator) instances() {
 	for _, in := range v.c.Instances {
 		what := fmt.Sprintf("vrrp_instance %q", in.Name)
 		if in.VirtualRouterID == 0 {
-			if _, ok := v.c.Range(&in.VirtualRouterID); !ok {
+			if !v.has(&in.VirtualRouterID) {
 				v.errorf(at(in), "Missing virtual_router_id", "%s needs virtual_router_id (1-255), the same on every node.", what)
 			}
 		}
@@ -145,8 +145,7 @@ func (v *validator) instances() {
 }
 
 func (v *validator) has(ptr any) bool {
-	_, ok := v.c.Range(ptr)
-	return ok
+	return v.c.written(ptr)
 }
 
 func nodesGive(in *VRRPInstance, f func(*InstanceNode) bool) bool {

@@ -246,7 +246,7 @@ func (a *Agent) loadConfig() (raw, cfg *schema.Config, node, digest string, err 
 	if err != nil {
 		return nil, nil, "", "", err
 	}
-	raw, srcs, diags := schema.Load(a.opts.ConfigPath)
+	raw, srcs, diags := schema.LoadLean(a.opts.ConfigPath)
 	if diags.HasErrors() {
 		return nil, nil, "", digest, &ConfigError{Text: schema.RenderString(srcs, diags)}
 	}
