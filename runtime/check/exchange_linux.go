@@ -200,6 +200,9 @@ func (h deadlines) init() {
 // with the first exchange and ends it after exchangeIdle without one.
 type exchanger struct {
 	idle time.Duration // 0: exchangeIdle; tests shorten it
+	// viaLoop leaves every connect to the loop, as one to a distant
+	// server is: tests set it to run a bare connect to this host there.
+	viaLoop bool
 
 	mu      sync.Mutex
 	running bool
@@ -229,8 +232,9 @@ func (x *exchanger) supported(c Conn) bool {
 // empty, writes req (with hostReq, req followed by c.Target and
 // requestTail) and reads the reply until complete says it is whole
 // or the peer closes; all within c.Timeout. done.exchanged is called exactly once,
-// from the loop's goroutine or (for an immediate failure) from start's
-// caller, with the reply so far and the error that ended it, if any: a
+// from the loop's goroutine or (for an immediate failure, or a bare
+// connect connected at once) from start's caller, with the reply so far
+// and the error that ended it, if any: a
 // *net.OpError for a system call, os.ErrDeadlineExceeded for the timeout,
 // errStopped after close. complete must be nil for a bare connect.
 func (x *exchanger) start(c Conn, req []byte, hostReq bool, complete func([]byte) bool, done exchangeDone) {
@@ -258,12 +262,46 @@ func (x *exchanger) start(c Conn, req []byte, hostReq bool, complete func([]byte
 			return
 		}
 	}
+	bare := len(req) == 0 && complete == nil
+	connected := false
 	switch err := sysConnect(fd, c.Target); err {
-	case nil, unix.EINPROGRESS:
-		// Connected at once or not, the loop sees EPOLLOUT when it is.
+	case nil:
+		connected = true
+	case unix.EINPROGRESS:
+		if !bare || x.viaLoop {
+			break // the loop sees EPOLLOUT when it is connected
+		}
+		// To a real server on this host (or as near), the handshake is
+		// over by the time connect returns. Asking again says so, or
+		// that it failed, without a trip through epoll: at a thousand
+		// checks a second that trip (epoll_ctl, a wait, a wakeup of the
+		// loop) is a good part of a TCP_CHECK's cost. EALREADY: still in
+		// progress.
+		switch err := sysConnect(fd, c.Target); err {
+		case nil:
+			connected = true
+		case unix.EALREADY:
+		default:
+			sysClose(fd)
+			done.exchanged(nil, opError("dial", c, err))
+			return
+		}
 	default:
 		sysClose(fd)
 		done.exchanged(nil, opError("dial", c, err))
+		return
+	}
+	if connected && bare && !x.viaLoop {
+		// A bare connect is done when it is connected.
+		x.mu.Lock()
+		closed := x.closed
+		x.mu.Unlock()
+		sysClose(fd)
+		if closed {
+			done.exchanged(nil, errStopped)
+		} else {
+			done.exchanged(nil, nil)
+		}
 		return
 	}
 	deadline := time.Now().Add(c.Timeout)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 
 	"github.com/hacfg/hacfg/schema"
 )
@@ -140,34 +141,131 @@ func TestEventLoopTimeoutAndClose(t *testing.T) {
 	}
 }
 
+// httpOKSpec is an HTTP_GET of / against a server answering 200, which
+// goes through the event loop (a TCP_CHECK to a server on this host is
+// connected at once and does not; see TestEventLoopBareConnect).
+func httpOKSpec(t *testing.T, timeout time.Duration) *Spec {
+	t.Helper()
+	srv := rawBackend(t, "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false)
+	return specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: srv, Checks: &schema.Checks{HTTPGets: []*schema.HTTPCheck{{
+		CheckCommon: schema.CheckCommon{ConnectTimeout: dur(timeout)},
+		URLs:        []*schema.URL{{Path: "/"}},
+	}}}})
+}
+
 // TestEventLoopEndsWhenIdle: the loop's goroutine and descriptors go away
 // when no check is in flight, and come back with the next one.
 func TestEventLoopEndsWhenIdle(t *testing.T) {
-	ln := closingBackend(t, "127.0.0.1:0")
 	p := &NetProber{x: exchanger{idle: 50 * time.Millisecond}}
-	s := specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: addrOf(ln.Addr()), Checks: &schema.Checks{TCPChecks: []*schema.TCPCheck{{}}}})
+	s := httpOKSpec(t, 5*time.Second)
 	running := func() bool {
 		p.x.mu.Lock()
 		defer p.x.mu.Unlock()
 		return p.x.running
 	}
 	for round := range 2 {
-		if diff := cmp.Diff("ok", outcome(p.Probe(context.Background(), s))); diff != "" {
+		got := make(chan Result, 1)
+		p.start(s, func(r Result) { got <- r })
+		if !running() {
+			t.Fatalf("round %d: no loop for the check", round)
+		}
+		if diff := cmp.Diff("ok", outcome(<-got)); diff != "" {
 			t.Fatalf("round %d (-want +got):\n%s", round, diff)
 		}
 		waitFor(t, 2*time.Second, "the idle loop to end", func() bool { return !running() })
 	}
 }
 
+// TestEventLoopBareConnect: a TCP_CHECK to a server on this host is over
+// when connect returns, passed or refused, and does not start the loop; one
+// whose handshake is not over (a listener whose accept queue is full drops
+// the SYN) is left to the loop, which times it out.
+func TestEventLoopBareConnect(t *testing.T) {
+	p := &NetProber{}
+	t.Cleanup(p.Close)
+	running := func() bool {
+		p.x.mu.Lock()
+		defer p.x.mu.Unlock()
+		return p.x.running
+	}
+	tcp := func(a netip.AddrPort) *Spec {
+		return specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: a, Checks: &schema.Checks{TCPChecks: []*schema.TCPCheck{{
+			CheckCommon: schema.CheckCommon{ConnectTimeout: dur(300 * time.Millisecond)},
+		}}}})
+	}
+	up := closingBackend(t, "127.0.0.1:0")
+	closed := listen(t, "tcp", "127.0.0.1:0")
+	down := addrOf(closed.Addr())
+	closed.Close()
+	for _, tt := range []struct {
+		to   netip.AddrPort
+		want string
+	}{
+		{addrOf(up.Addr()), "ok"},
+		{down, fmt.Sprintf("fail: connect %s: connection refused", down)},
+	} {
+		if diff := cmp.Diff(tt.want, outcome(p.Probe(context.Background(), tcp(tt.to)))); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tt.to, diff)
+		}
+		if running() {
+			t.Errorf("%s: the check started the loop", tt.to)
+		}
+	}
+
+	// A backlog of 0 takes one connection into the accept queue; with it
+	// full, the listener drops the SYNs that follow.
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(sa.(*unix.SockaddrInet4).Port))
+	first, err := net.Dial("tcp", full.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { first.Close() })
+	got := make(chan Result, 1)
+	start := time.Now()
+	p.start(tcp(full), func(r Result) { got <- r })
+	if !running() {
+		t.Error("a connect in progress did not start the loop")
+	}
+	if diff := cmp.Diff(fmt.Sprintf("fail: connect %s: timeout", full), outcome(<-got)); diff != "" {
+		t.Errorf("full accept queue (-want +got):\n%s", diff)
+	}
+	if d := time.Since(start); d < 300*time.Millisecond || d > 2*time.Second {
+		t.Errorf("timed out after %v, want 300ms", d)
+	}
+}
+
 // TestEventLoopManyAtOnce runs a thousand checks at once, half of them to a
-// closed port, and wants every result right.
+// closed port, and wants every result right: connected at once, and
+// through the loop.
 func TestEventLoopManyAtOnce(t *testing.T) {
 	ln := closingBackend(t, "127.0.0.1:0")
 	closed := listen(t, "tcp", "127.0.0.1:0")
 	down := addrOf(closed.Addr())
 	closed.Close()
 	up := addrOf(ln.Addr())
-	p := &NetProber{}
+	for _, viaLoop := range []bool{false, true} {
+		t.Run(fmt.Sprintf("viaLoop=%v", viaLoop), func(t *testing.T) {
+			manyAtOnce(t, &NetProber{x: exchanger{viaLoop: viaLoop}}, up, down)
+		})
+	}
+}
+
+func manyAtOnce(t *testing.T, p *NetProber, up, down netip.AddrPort) {
 	t.Cleanup(p.Close)
 	type res struct {
 		k int
@@ -441,7 +539,9 @@ func TestEventLoopRequestBytes(t *testing.T) {
 // one wait returns.
 func TestEventLoopPauseNoFalseTimeouts(t *testing.T) {
 	ln := closingBackend(t, "127.0.0.1:0")
-	p := &NetProber{}
+	// Connects through the loop, as to a distant server: the handshakes
+	// end during the pause, and the loop reads them after it.
+	p := &NetProber{x: exchanger{viaLoop: true}}
 	t.Cleanup(p.Close)
 	spec := func() *Spec {
 		return specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: addrOf(ln.Addr()), Checks: &schema.Checks{TCPChecks: []*schema.TCPCheck{{
