@@ -218,6 +218,9 @@ type exchanger struct {
 	heap    deadlines
 	timers  int  // pending loop timers
 	calling bool // the loop is calling back: it looks at the heap again before it sleeps
+	// spare are disconnected sockets, IPv4 and IPv6, for bare connects
+	// (see keepSocket).
+	spare [2][]int
 }
 
 var errStopped = errors.New("stopped")
@@ -238,31 +241,39 @@ func (x *exchanger) supported(c Conn) bool {
 // *net.OpError for a system call, os.ErrDeadlineExceeded for the timeout,
 // errStopped after close. complete must be nil for a bare connect.
 func (x *exchanger) start(c Conn, req []byte, hostReq bool, complete func([]byte) bool, done exchangeDone) {
-	family := unix.AF_INET6
+	family, fam := unix.AF_INET6, 1
 	if c.Target.Addr().Unmap().Is4() {
-		family = unix.AF_INET
+		family, fam = unix.AF_INET, 0
 	}
-	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		done.exchanged(nil, opError("socket", c, err))
-		return
+	bare := len(req) == 0 && complete == nil
+	bound := c.BindAddr.IsValid() || c.BindPort != 0
+	fd := -1
+	if bare && !bound && !x.viaLoop {
+		fd = x.spareSocket(fam)
 	}
-	// As keepalived does: close with a reset, so that no check leaves a
-	// TIME_WAIT socket behind on the balancer (10,000 checks a second
-	// would keep 600,000 of them).
-	if err := sysLingerZero(fd); err != nil {
-		sysClose(fd)
-		done.exchanged(nil, opError("setsockopt", c, err))
-		return
+	if fd < 0 {
+		var err error
+		fd, err = unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			done.exchanged(nil, opError("socket", c, err))
+			return
+		}
+		// As keepalived does: close with a reset, so that no check
+		// leaves a TIME_WAIT socket behind on the balancer (10,000
+		// checks a second would keep 600,000 of them).
+		if err := sysLingerZero(fd); err != nil {
+			sysClose(fd)
+			done.exchanged(nil, opError("setsockopt", c, err))
+			return
+		}
 	}
-	if c.BindAddr.IsValid() || c.BindPort != 0 {
+	if bound {
 		if err := bindSocket(fd, family, c); err != nil {
 			sysClose(fd)
 			done.exchanged(nil, err)
 			return
 		}
 	}
-	bare := len(req) == 0 && complete == nil
 	connected := false
 	switch err := sysConnect(fd, c.Target); err {
 	case nil:
@@ -292,11 +303,14 @@ func (x *exchanger) start(c Conn, req []byte, hostReq bool, complete func([]byte
 		return
 	}
 	if connected && bare && !x.viaLoop {
-		// A bare connect is done when it is connected.
+		// A bare connect is done when it is connected. Its socket is
+		// reset and kept for the next one (see spareSocket).
+		if bound || !x.keepSocket(fam, fd) {
+			sysClose(fd)
+		}
 		x.mu.Lock()
 		closed := x.closed
 		x.mu.Unlock()
-		sysClose(fd)
 		if closed {
 			done.exchanged(nil, errStopped)
 		} else {
@@ -349,6 +363,45 @@ func (x *exchanger) start(c Conn, req []byte, hostReq bool, complete func([]byte
 	}
 	x.wakeAtLocked(e.deadline)
 	x.mu.Unlock()
+}
+
+// maxSpareSockets is how many sockets of each family the exchanger keeps
+// for bare connects.
+const maxSpareSockets = 16
+
+// spareSocket returns a socket of family fam (0: IPv4, 1: IPv6) kept by
+// keepSocket, or -1 if there is none.
+func (x *exchanger) spareSocket(fam int) int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	n := len(x.spare[fam])
+	if n == 0 || x.closed {
+		return -1
+	}
+	fd := x.spare[fam][n-1]
+	x.spare[fam] = x.spare[fam][:n-1]
+	return fd
+}
+
+// keepSocket disconnects fd, a connected socket of family fam that no
+// exchange uses, and keeps it for the next bare connect, or reports
+// false (the caller closes it). Disconnecting resets the connection, as
+// closing with SO_LINGER 0 does, and leaves the socket as socket and
+// setsockopt made it: a check that reuses it saves both, and close.
+func (x *exchanger) keepSocket(fam, fd int) bool {
+	x.mu.Lock()
+	room := !x.closed && len(x.spare[fam]) < maxSpareSockets
+	x.mu.Unlock()
+	if !room || sysDisconnect(fd) != nil {
+		return false
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.closed || len(x.spare[fam]) >= maxSpareSockets {
+		return false
+	}
+	x.spare[fam] = append(x.spare[fam], fd)
+	return true
 }
 
 // after returns a timer calling f on the loop's goroutine after d. f must
@@ -529,6 +582,12 @@ func (x *exchanger) close() {
 	}
 	x.heap = nil
 	x.free = nil
+	for i, fds := range x.spare {
+		for _, fd := range fds {
+			sysClose(fd)
+		}
+		x.spare[i] = nil
+	}
 	x.timers = 0
 	x.calling = false
 	x.wakeAtLocked(time.Now())

@@ -179,7 +179,9 @@ func TestEventLoopEndsWhenIdle(t *testing.T) {
 // TestEventLoopBareConnect: a TCP_CHECK to a server on this host is over
 // when connect returns, passed or refused, and does not start the loop; one
 // whose handshake is not over (a listener whose accept queue is full drops
-// the SYN) is left to the loop, which times it out.
+// the SYN) is left to the loop, which times it out. A passed check's socket
+// is kept for the next, and the reset that freed it does not show in the
+// next check's result.
 func TestEventLoopBareConnect(t *testing.T) {
 	p := &NetProber{}
 	t.Cleanup(p.Close)
@@ -202,7 +204,9 @@ func TestEventLoopBareConnect(t *testing.T) {
 		want string
 	}{
 		{addrOf(up.Addr()), "ok"},
+		{addrOf(up.Addr()), "ok"},
 		{down, fmt.Sprintf("fail: connect %s: connection refused", down)},
+		{addrOf(up.Addr()), "ok"},
 	} {
 		if diff := cmp.Diff(tt.want, outcome(p.Probe(context.Background(), tcp(tt.to)))); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tt.to, diff)
@@ -230,6 +234,12 @@ func TestEventLoopBareConnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	full := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(sa.(*unix.SockaddrInet4).Port))
+	p.x.mu.Lock()
+	spare := len(p.x.spare[0])
+	p.x.mu.Unlock()
+	if spare != 1 {
+		t.Errorf("%d sockets kept after a check passed, want 1", spare)
+	}
 	first, err := net.Dial("tcp", full.String())
 	if err != nil {
 		t.Fatal(err)

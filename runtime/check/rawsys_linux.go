@@ -39,6 +39,14 @@ func sysConnect(fd int, a netip.AddrPort) error {
 	return errnoErr(e)
 }
 
+// sysDisconnect dissolves fd's connection (connect to AF_UNSPEC): a
+// connected TCP socket sends a reset, and can connect again.
+func sysDisconnect(fd int) error {
+	sa := unix.RawSockaddr{Family: unix.AF_UNSPEC}
+	_, _, e := unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
+	return errnoErr(e)
+}
+
 // sysLingerZero makes close abortive: a reset, no TIME_WAIT.
 func sysLingerZero(fd int) error {
 	l := unix.Linger{Onoff: 1}
