@@ -39,7 +39,9 @@ const maxTimerSlack = 10 * time.Millisecond
 // An exchange is one connection of the loop.
 type exchange struct {
 	fd       int
-	gen      uint32 // see deadlineEntry
+	fam      int8   // 0: IPv4, 1: IPv6 (an index of exchanger.spare)
+	keep     bool   // the socket may be kept for another exchange (see releaseLocked)
+	gen      uint32 // see deadlineEntry; also in the socket's epoll data
 	deadline time.Time
 	req      []byte // left to write; nil once written, or for a bare connect
 	own      []byte // a request built here (see start's hostReq)
@@ -218,9 +220,18 @@ type exchanger struct {
 	heap    deadlines
 	timers  int  // pending loop timers
 	calling bool // the loop is calling back: it looks at the heap again before it sleeps
-	// spare are disconnected sockets, IPv4 and IPv6, for bare connects
-	// (see keepSocket).
-	spare [2][]int
+	// spare are disconnected sockets, IPv4 and IPv6, for the next
+	// exchanges (see keepSocket and releaseLocked).
+	spare [2][]spareSocket
+	// epgen counts the loop's epoll descriptors: a spare socket
+	// registered in the current one is modified there, not added.
+	epgen uint32
+}
+
+// spareSocket is a disconnected socket kept for another exchange.
+type spareSocket struct {
+	fd    int
+	epgen uint32 // the epoll descriptor it is registered in; 0: none
 }
 
 var errStopped = errors.New("stopped")
@@ -247,10 +258,11 @@ func (x *exchanger) start(c Conn, req []byte, hostReq bool, complete func([]byte
 	}
 	bare := len(req) == 0 && complete == nil
 	bound := c.BindAddr.IsValid() || c.BindPort != 0
-	fd := -1
-	if bare && !bound && !x.viaLoop {
-		fd = x.spareSocket(fam)
+	sp := spareSocket{fd: -1}
+	if !bound {
+		sp = x.takeSpare(fam)
 	}
+	fd := sp.fd
 	if fd < 0 {
 		var err error
 		fd, err = unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
@@ -305,7 +317,7 @@ func (x *exchanger) start(c Conn, req []byte, hostReq bool, complete func([]byte
 	if connected && bare && !x.viaLoop {
 		// A bare connect is done when it is connected. Its socket is
 		// reset and kept for the next one (see spareSocket).
-		if bound || !x.keepSocket(fam, fd) {
+		if bound || !x.keepSocket(fam, spareSocket{fd: fd, epgen: sp.epgen}) {
 			sysClose(fd)
 		}
 		x.mu.Lock()
@@ -341,7 +353,7 @@ func (x *exchanger) start(c Conn, req []byte, hostReq bool, complete func([]byte
 		e = new(exchange)
 	}
 	x.gen++
-	*e = exchange{fd: fd, gen: x.gen, deadline: deadline, reply: e.reply[:0], own: e.own[:0], complete: complete, done: done}
+	*e = exchange{fd: fd, fam: int8(fam), keep: !bound, gen: x.gen, deadline: deadline, reply: e.reply[:0], own: e.own[:0], complete: complete, done: done}
 	switch {
 	case hostReq:
 		// req is the head of an HTTP request whose Host is the target
@@ -353,8 +365,17 @@ func (x *exchanger) start(c Conn, req []byte, hostReq bool, complete func([]byte
 	}
 	x.conns[fd] = e
 	x.heap.push(deadlineEntry{at: x.monoLocked(e.deadline), n: int32(fd), gen: e.gen})
-	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
-	if err := unix.EpollCtl(x.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+	// The event's data holds the exchange's generation beside the
+	// descriptor: an event the loop took from a socket before it was
+	// kept and used again (its reset, say) is then not this exchange's.
+	// A kept socket registered in this epoll descriptor is modified,
+	// which also reports what is ready now, as adding does.
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd), Pad: int32(e.gen)}
+	op := unix.EPOLL_CTL_ADD
+	if sp.fd >= 0 && sp.epgen == x.epgen {
+		op = unix.EPOLL_CTL_MOD
+	}
+	if err := unix.EpollCtl(x.epfd, op, fd, &ev); err != nil {
 		delete(x.conns, fd)
 		x.mu.Unlock()
 		sysClose(fd)
@@ -366,33 +387,33 @@ func (x *exchanger) start(c Conn, req []byte, hostReq bool, complete func([]byte
 }
 
 // maxSpareSockets is how many sockets of each family the exchanger keeps
-// for bare connects.
+// for the next exchanges.
 const maxSpareSockets = 16
 
-// spareSocket returns a socket of family fam (0: IPv4, 1: IPv6) kept by
-// keepSocket, or -1 if there is none.
-func (x *exchanger) spareSocket(fam int) int {
+// takeSpare returns a socket of family fam (0: IPv4, 1: IPv6) kept by
+// keepSocket or releaseLocked, or one with fd -1 if there is none.
+func (x *exchanger) takeSpare(fam int) spareSocket {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	n := len(x.spare[fam])
 	if n == 0 || x.closed {
-		return -1
+		return spareSocket{fd: -1}
 	}
-	fd := x.spare[fam][n-1]
+	sp := x.spare[fam][n-1]
 	x.spare[fam] = x.spare[fam][:n-1]
-	return fd
+	return sp
 }
 
-// keepSocket disconnects fd, a connected socket of family fam that no
-// exchange uses, and keeps it for the next bare connect, or reports
-// false (the caller closes it). Disconnecting resets the connection, as
-// closing with SO_LINGER 0 does, and leaves the socket as socket and
-// setsockopt made it: a check that reuses it saves both, and close.
-func (x *exchanger) keepSocket(fam, fd int) bool {
+// keepSocket disconnects sp, a connected socket of family fam that no
+// exchange uses, and keeps it for another exchange, or reports false (the
+// caller closes it). Disconnecting resets the connection, as closing with
+// SO_LINGER 0 does, and leaves the socket as socket and setsockopt made
+// it: an exchange that reuses it saves both, and close.
+func (x *exchanger) keepSocket(fam int, sp spareSocket) bool {
 	x.mu.Lock()
 	room := !x.closed && len(x.spare[fam]) < maxSpareSockets
 	x.mu.Unlock()
-	if !room || sysDisconnect(fd) != nil {
+	if !room || sysDisconnect(sp.fd) != nil {
 		return false
 	}
 	x.mu.Lock()
@@ -400,8 +421,19 @@ func (x *exchanger) keepSocket(fam, fd int) bool {
 	if x.closed || len(x.spare[fam]) >= maxSpareSockets {
 		return false
 	}
-	x.spare[fam] = append(x.spare[fam], fd)
+	x.spare[fam] = append(x.spare[fam], sp)
 	return true
+}
+
+// releaseLocked ends e's socket: kept for another exchange, still
+// registered in the loop's epoll descriptor, if it may be and there is
+// room; else closed.
+func (x *exchanger) releaseLocked(e *exchange) {
+	if e.keep && !x.closed && len(x.spare[e.fam]) < maxSpareSockets && sysDisconnect(e.fd) == nil {
+		x.spare[e.fam] = append(x.spare[e.fam], spareSocket{fd: e.fd, epgen: x.epgen})
+		return
+	}
+	sysClose(e.fd)
 }
 
 // after returns a timer calling f on the loop's goroutine after d. f must
@@ -536,6 +568,7 @@ func (x *exchanger) runLocked() error {
 		return fmt.Errorf("epoll descriptor: %w", err)
 	}
 	x.epfd, x.tfd, x.armed, x.running = epfd, tfd, time.Time{}, true
+	x.epgen++
 	if x.conns == nil {
 		x.conns = map[int]*exchange{}
 	}
@@ -582,9 +615,9 @@ func (x *exchanger) close() {
 	}
 	x.heap = nil
 	x.free = nil
-	for i, fds := range x.spare {
-		for _, fd := range fds {
-			sysClose(fd)
+	for i, sps := range x.spare {
+		for _, sp := range sps {
+			sysClose(sp.fd)
 		}
 		x.spare[i] = nil
 	}
@@ -672,12 +705,12 @@ func (x *exchanger) loop(f *os.File, rc syscall.RawConn, epfd, tfd int) {
 					continue
 				}
 				e := x.conns[fd]
-				if e == nil {
-					continue
+				if e == nil || uint32(ev.Pad) != e.gen {
+					continue // a kept socket's, or one used again since
 				}
 				e.progress(ev.Events, scratch[:])
 				if e.finished {
-					sysClose(fd)
+					x.releaseLocked(e)
 					delete(x.conns, fd)
 					ended = append(ended, e)
 				}
@@ -712,7 +745,7 @@ func (x *exchanger) loop(f *os.File, rc syscall.RawConn, epfd, tfd int) {
 			}
 			if e := x.conns[int(d.n)]; e != nil && e.gen == d.gen {
 				e.err = os.ErrDeadlineExceeded
-				sysClose(int(d.n))
+				x.releaseLocked(e)
 				delete(x.conns, int(d.n))
 				ended = append(ended, e)
 			}

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"syscall"
@@ -587,4 +588,76 @@ func TestEventLoopPauseNoFalseTimeouts(t *testing.T) {
 	if failed > 0 {
 		t.Errorf("%d of %d checks answered during the pause failed", failed, n)
 	}
+}
+
+// TestEventLoopKeepsSockets: an exchange's socket is reset and kept for
+// the next exchange, through the loop as well as connected at once, and
+// every result stays right when checks of every kind, passing, failing and
+// timing out, take turns with the same few sockets; a socket kept while
+// the loop stopped idling works with the next loop. No descriptor leaks.
+func TestEventLoopKeepsSockets(t *testing.T) {
+	p := &NetProber{x: exchanger{idle: 50 * time.Millisecond}}
+	t.Cleanup(p.Close)
+	httpSpec := func(a netip.AddrPort, timeout time.Duration) *Spec {
+		return specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: a, Checks: &schema.Checks{HTTPGets: []*schema.HTTPCheck{{
+			CheckCommon: schema.CheckCommon{ConnectTimeout: dur(timeout)},
+			URLs:        []*schema.URL{{Path: "/"}},
+		}}}})
+	}
+	ok := httpSpec(rawBackend(t, "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false), 2*time.Second)
+	bad := httpSpec(rawBackend(t, "HTTP/1.0 503 Busy\r\nContent-Length: 0\r\n\r\n", false), 2*time.Second)
+	hang := httpSpec(hangingBackend(t, "127.0.0.1:0"), 100*time.Millisecond)
+	up := closingBackend(t, "127.0.0.1:0")
+	tcp := specFor(t, &schema.VirtualServer{}, &schema.RealServer{Address: addrOf(up.Addr()), Checks: &schema.Checks{TCPChecks: []*schema.TCPCheck{{}}}})
+	fds := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ents)
+	}
+	kept := func() (n int, registered bool) {
+		p.x.mu.Lock()
+		defer p.x.mu.Unlock()
+		for _, sp := range p.x.spare[0] {
+			registered = registered || (p.x.running && sp.epgen == p.x.epgen)
+		}
+		return len(p.x.spare[0]), registered
+	}
+	check := func(s *Spec, want string) {
+		t.Helper()
+		if diff := cmp.Diff(want, outcome(p.Probe(context.Background(), s))); diff != "" {
+			t.Fatalf("(-want +got):\n%s", diff)
+		}
+	}
+	check(ok, "ok")
+	if n, registered := kept(); n != 1 || !registered {
+		t.Fatalf("after an HTTP_GET: %d sockets kept (registered %v), want 1 registered", n, registered)
+	}
+	before := fds()
+	for round := range 30 {
+		check(ok, "ok")
+		check(bad, "fail: GET /: status 503")
+		check(tcp, "ok")
+		if round%10 == 0 {
+			check(hang, "fail: GET /: timeout")
+		}
+	}
+	if n, _ := kept(); n < 1 || n > maxSpareSockets {
+		t.Errorf("%d sockets kept, want 1 to %d", n, maxSpareSockets)
+	}
+	// The hanging server holds the 3 connections that timed out.
+	if after := fds(); after > before+3+2 {
+		t.Errorf("%d descriptors open after the checks, %d before", after, before)
+	}
+
+	// The loop ends when idle, and its epoll descriptor with it: the kept
+	// socket is added to the next loop's.
+	waitFor(t, 2*time.Second, "the idle loop to end", func() bool {
+		p.x.mu.Lock()
+		defer p.x.mu.Unlock()
+		return !p.x.running
+	})
+	check(ok, "ok")
+	check(bad, "fail: GET /: status 503")
 }
