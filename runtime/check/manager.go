@@ -369,6 +369,12 @@ func (m *Manager) Update(cfg *schema.Config) {
 	m.vss, m.byName = nil, map[string]*vsState{}
 	cache := newSettingsCache()
 	var evs []Event
+	// New checkers are scheduled once every real server is built: a
+	// checker due while the lock is held (the warmup of the first ones
+	// ends before the last of 10,000 are built) would hold up the event
+	// loop, every check on it, until the build is over, and then start in
+	// a burst with all the others due meanwhile.
+	var starts []checkerStart
 	for _, vcfg := range cfg.VirtualServers {
 		ovs := old[vcfg.Name]
 		delete(old, vcfg.Name)
@@ -395,7 +401,7 @@ func (m *Manager) Update(cfg *schema.Config) {
 			seen[rcfg.Address] = true
 			ors := oldRSs[rcfg.Address]
 			delete(oldRSs, rcfg.Address)
-			rs := m.buildRS(vs, rcfg, ors, cache)
+			rs := m.buildRS(vs, rcfg, ors, cache, &starts)
 			vs.rss = append(vs.rss, rs)
 			if ors != nil {
 				changed = append(changed, rs)
@@ -421,13 +427,24 @@ func (m *Manager) Update(cfg *schema.Config) {
 			m.stopRS(rs)
 		}
 	}
+	for _, st := range starts {
+		m.scheduleLocked(st.c, st.after)
+	}
 	m.unlockPublish(evs)
+}
+
+// checkerStart is a new checker and when its first attempt is due, from
+// the end of the Update that made it.
+type checkerStart struct {
+	c     *checker
+	after time.Duration
 }
 
 // buildRS makes the state of one real server, taking over the checkers of
 // its previous state ors (nil for a new real server) whose configuration
-// is unchanged. Its Specs share Settings through cache.
-func (m *Manager) buildRS(vs *vsState, cfg *schema.RealServer, ors *rsState, cache *settingsCache) *rsState {
+// is unchanged. Its Specs share Settings through cache. Its new checkers
+// are added to starts, for the caller to schedule.
+func (m *Manager) buildRS(vs *vsState, cfg *schema.RealServer, ors *rsState, cache *settingsCache, starts *[]checkerStart) *rsState {
 	rs := &rsState{vs: vs, cfg: cfg, dynWeight: -1}
 	var pool map[[32]byte][]*checker
 	if ors != nil {
@@ -463,7 +480,7 @@ func (m *Manager) buildRS(vs *vsState, cfg *schema.RealServer, ors *rsState, cac
 			}
 		}
 		c := &checker{rs: rs, sh: cache.share(m, spec), target: spec.Conn.Target.Addr(), port: spec.Conn.Target.Port(), up: !spec.Alpha}
-		m.scheduleLocked(c, m.jitter(spec.Warmup))
+		*starts = append(*starts, checkerStart{c, m.jitter(spec.Warmup)})
 		rs.checkers = append(rs.checkers, c)
 	}
 	for _, cs := range pool {

@@ -841,3 +841,50 @@ func TestWarmupSpreadsTheFirstChecks(t *testing.T) {
 		}
 	}
 }
+
+// hookClock is a fake clock that calls after before each AfterFunc.
+type hookClock struct {
+	*fake.Clock
+	after func()
+}
+
+func (c *hookClock) AfterFunc(d time.Duration, f func()) runtime.Timer {
+	c.after()
+	return c.Clock.AfterFunc(d, f)
+}
+
+// TestUpdateSchedulesAfterBuilding: a Manager schedules the first attempts
+// of new checkers once it has built every real server, so that none is due
+// while the build holds its lock (which would hold up the event loop) —
+// when a config is first run and when an Update adds real servers.
+func TestUpdateSchedulesAfterBuilding(t *testing.T) {
+	mk := func(vss, rss int) *schema.Config {
+		cfg := &schema.Config{}
+		for i := range vss {
+			vs := &schema.VirtualServer{Name: fmt.Sprintf("vs%d", i), Address: ap(fmt.Sprintf("192.0.2.%d:80", i+1)), DelayLoop: dur(10 * time.Second)}
+			for k := range rss {
+				vs.RealServers = append(vs.RealServers, tcpRS(fmt.Sprintf("203.0.113.%d:%d", k+1, 80+i), 0, time.Second))
+			}
+			cfg.VirtualServers = append(cfg.VirtualServers, vs)
+		}
+		return resolve(t, cfg)
+	}
+	var built int
+	scheduledAt := -1 // built when the first attempt was scheduled
+	clock := &hookClock{Clock: fake.NewClock(t0), after: func() {
+		if scheduledAt < 0 {
+			scheduledAt = built
+		}
+	}}
+	m := New(mk(3, 5), Options{Clock: clock, Prober: newFakeProber(clock.Clock), Runner: &fakeRunner{},
+		Jitter: func(time.Duration) time.Duration { built++; return 0 }})
+	t.Cleanup(m.Stop)
+	if scheduledAt != 15 {
+		t.Errorf("New: the first attempt was scheduled after %d of 15 checkers were built", scheduledAt)
+	}
+	built, scheduledAt = 0, -1
+	m.Update(mk(4, 5))
+	if scheduledAt != 5 {
+		t.Errorf("Update: the first attempt was scheduled after %d of 5 new checkers were built", scheduledAt)
+	}
+}
