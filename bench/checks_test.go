@@ -338,6 +338,11 @@ func ckMeasure(b *testing.B, c ckContender, set ckSet, dir, hclPath, kaPath stri
 		time.Sleep(max(250*time.Millisecond, 3*time.Since(polled)))
 	}
 	fmt.Printf("  loaded in %s\n", r.load.Round(time.Millisecond))
+	if r.load > set.delayLoop || os.Getenv(ckEnvVerbose) == "1" {
+		// Longer than a delay_loop: a real server's first check failed,
+		// and it waited for the next. Which, and why, is in the log.
+		fmt.Printf("  %s's log of failures during the load:\n%s\n", c.name, ckLogMatching(logPath, 20, "down", "fail", "rror", "imeout"))
+	}
 	time.Sleep(settle)
 
 	// CPU window.
@@ -696,6 +701,30 @@ func ckLogSince(path string, offset int64, lines int) string {
 			break
 		}
 		out = append(out, "    "+l)
+	}
+	return strings.Join(out, "\n")
+}
+
+// ckLogMatching returns the first lines of the log at path that contain
+// any of words, indented, at most lines of them.
+func ckLogMatching(path string, lines int, words ...string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	var out []string
+	for l := range strings.SplitSeq(string(b), "\n") {
+		if !slices.ContainsFunc(words, func(w string) bool { return strings.Contains(l, w) }) {
+			continue
+		}
+		if len(out) == lines {
+			out = append(out, "    …")
+			break
+		}
+		out = append(out, "    "+l)
+	}
+	if len(out) == 0 {
+		return "    (none)"
 	}
 	return strings.Join(out, "\n")
 }
