@@ -12,7 +12,10 @@
 // whole in memory (Decode). Unknown keys, wrong types, duplicate blocks
 // and every semantic rule are reported as hcl.Diagnostics with file, line and
 // column, all of them rather than the first; Render prints them with the
-// source line and a caret.
+// source line and a caret. A config's source ranges are a third of what a
+// large config holds while it is decoded: LoadLean, for a caller that needs
+// them only to report problems, keeps none for a config without any and
+// decodes a config with problems again to say where.
 //
 // A config is a file or a directory of *.hcl, *.yaml and *.yml files, merged.
 // One config describes every node of a cluster: values that differ per node

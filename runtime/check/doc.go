@@ -48,12 +48,17 @@
 // keepalived's checker does: raw non-blocking sockets in an epoll set, a
 // timerfd for the next deadline, and (with the system clock) the checks'
 // own timers on the loop's heap, so that a check costs no goroutine and
-// about the system calls it needs (socket, SO_LINGER, connect, epoll_ctl,
-// SO_ERROR, close; a write and a read for HTTP). The loop's goroutine parks
-// in Go's scheduler between events, its epoll descriptor waited on through
-// the network poller. Connections close with a reset, as keepalived's do:
-// no TIME_WAIT socket per check on the balancer. SSL_GET, SMTP_CHECK,
-// DNS_CHECK and MISC_CHECK go through the net package and os/exec.
+// about the system calls it needs (connect, epoll_ctl, SO_ERROR on a
+// failure; a write and a read for HTTP). Connections end with a reset, as
+// keepalived's do: no TIME_WAIT socket per check on the balancer. The
+// reset is a disconnect (connect to AF_UNSPEC), not a close: the socket,
+// still registered in the epoll set, is kept for the next check, which
+// saves socket, setsockopt and close. A TCP_CHECK whose handshake is over
+// when connect returns (a real server on this host, or as near) does not
+// go through the loop at all. The loop's goroutine parks in Go's scheduler
+// between events, its epoll descriptor waited on through the network
+// poller. SSL_GET, SMTP_CHECK, DNS_CHECK and MISC_CHECK go through the net
+// package and os/exec.
 //
 // A reload (Manager.Update) keeps the state and the schedule of every
 // checker whose configuration did not change, so unchanged real servers do
