@@ -221,7 +221,7 @@ type exchanger struct {
 	timers  int  // pending loop timers
 	calling bool // the loop is calling back: it looks at the heap again before it sleeps
 	// spare are disconnected sockets, IPv4 and IPv6, for the next
-	// exchanges (see keepSocket and releaseLocked).
+	// exchanges (see keepLocked).
 	spare [2][]spareSocket
 	// epgen counts the loop's epoll descriptors: a spare socket
 	// registered in the current one is modified there, not added.
@@ -316,13 +316,14 @@ func (x *exchanger) start(c Conn, req []byte, hostReq bool, complete func([]byte
 	}
 	if connected && bare && !x.viaLoop {
 		// A bare connect is done when it is connected. Its socket is
-		// reset and kept for the next one (see spareSocket).
-		if bound || !x.keepSocket(fam, spareSocket{fd: fd, epgen: sp.epgen}) {
-			sysClose(fd)
-		}
+		// reset and kept for the next one (see keepLocked).
 		x.mu.Lock()
+		kept := !bound && x.keepLocked(fam, spareSocket{fd: fd, epgen: sp.epgen})
 		closed := x.closed
 		x.mu.Unlock()
+		if !kept {
+			sysClose(fd)
+		}
 		if closed {
 			done.exchanged(nil, errStopped)
 		} else {
@@ -391,7 +392,7 @@ func (x *exchanger) start(c Conn, req []byte, hostReq bool, complete func([]byte
 const maxSpareSockets = 16
 
 // takeSpare returns a socket of family fam (0: IPv4, 1: IPv6) kept by
-// keepSocket or releaseLocked, or one with fd -1 if there is none.
+// keepLocked, or one with fd -1 if there is none.
 func (x *exchanger) takeSpare(fam int) spareSocket {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -404,21 +405,13 @@ func (x *exchanger) takeSpare(fam int) spareSocket {
 	return sp
 }
 
-// keepSocket disconnects sp, a connected socket of family fam that no
-// exchange uses, and keeps it for another exchange, or reports false (the
-// caller closes it). Disconnecting resets the connection, as closing with
+// keepLocked disconnects sp, a socket of family fam that no exchange
+// uses, and keeps it for another exchange, or reports false (the caller
+// closes it). Disconnecting resets the connection, as closing with
 // SO_LINGER 0 does, and leaves the socket as socket and setsockopt made
 // it: an exchange that reuses it saves both, and close.
-func (x *exchanger) keepSocket(fam int, sp spareSocket) bool {
-	x.mu.Lock()
-	room := !x.closed && len(x.spare[fam]) < maxSpareSockets
-	x.mu.Unlock()
-	if !room || sysDisconnect(sp.fd) != nil {
-		return false
-	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if x.closed || len(x.spare[fam]) >= maxSpareSockets {
+func (x *exchanger) keepLocked(fam int, sp spareSocket) bool {
+	if x.closed || len(x.spare[fam]) >= maxSpareSockets || sysDisconnect(sp.fd) != nil {
 		return false
 	}
 	x.spare[fam] = append(x.spare[fam], sp)
@@ -429,11 +422,9 @@ func (x *exchanger) keepSocket(fam int, sp spareSocket) bool {
 // registered in the loop's epoll descriptor, if it may be and there is
 // room; else closed.
 func (x *exchanger) releaseLocked(e *exchange) {
-	if e.keep && !x.closed && len(x.spare[e.fam]) < maxSpareSockets && sysDisconnect(e.fd) == nil {
-		x.spare[e.fam] = append(x.spare[e.fam], spareSocket{fd: e.fd, epgen: x.epgen})
-		return
+	if !e.keep || !x.keepLocked(int(e.fam), spareSocket{fd: e.fd, epgen: x.epgen}) {
+		sysClose(e.fd)
 	}
-	sysClose(e.fd)
 }
 
 // after returns a timer calling f on the loop's goroutine after d. f must
