@@ -37,6 +37,7 @@ const (
 	ckEnvClock    = "HACFG_BENCH_CLOCKSOURCE"  // the VM's clocksource (default tsc when available; "keep": leave it)
 	ckEnvProfile  = "HACFG_BENCH_PROFILE"      // 1: hacfg writes a CPU profile ("heap": a heap profile at exit), printed base64 between "pprof begin"/"pprof end" lines
 	ckEnvHacfgEnv = "HACFG_BENCH_HACFG_ENV"    // space-separated NAME=VALUE added to hacfg's environment (GOGC=50, GOMAXPROCS=1, …)
+	ckEnvLogLevel = "HACFG_BENCH_LOG_LEVEL"    // hacfg's --log-level (default info)
 
 	ckKeepalived = "/usr/sbin/keepalived"
 	ckHacfgGuest = "/usr/local/bin/hacfg"
@@ -64,7 +65,7 @@ func BenchmarkChecks(b *testing.B) {
 	}
 	vmBench{
 		inVM:    "BenchmarkChecksInVM",
-		passEnv: []string{ckEnvRS, ckEnvLoop, ckEnvPerVS, ckEnvKinds, ckEnvWindow, ckEnvSettle, ckEnvSamples, ckEnvWho, ckEnvVerbose, ckEnvClock, ckEnvProfile, ckEnvHacfgEnv, ckEnvResident, ckEnvFaultAround, "HACFG_BENCH_PEAK_EVERY"},
+		passEnv: []string{ckEnvRS, ckEnvLoop, ckEnvPerVS, ckEnvKinds, ckEnvWindow, ckEnvSettle, ckEnvSamples, ckEnvWho, ckEnvVerbose, ckEnvClock, ckEnvProfile, ckEnvHacfgEnv, ckEnvResident, ckEnvFaultAround, "HACFG_BENCH_PEAK_EVERY", ckEnvLogLevel},
 		memory:  3072, timeout: 25 * time.Minute,
 		// The TSC as clocksource, as on real hardware (see ckClocksource).
 		kernelArgs: []string{"tsc=reliable"},
@@ -195,7 +196,7 @@ func ckContenders(list string) ([]ckContender, error) {
 			bin := ckEnvString(ckEnvHacfg, ckHacfgGuest)
 			out = append(out, ckContender{name: "hacfg", start: func(dir, hclPath, _ string, log io.Writer) *exec.Cmd {
 				cmd := exec.Command(bin, "run", "-c", hclPath, "--state-dir", filepath.Join(dir, "hacfg-state"),
-					"--status-socket", filepath.Join(dir, "hacfg.sock"), "--log-level", "info")
+					"--status-socket", filepath.Join(dir, "hacfg.sock"), "--log-level", ckEnvString(ckEnvLogLevel, "info"))
 				cmd.Env = append(os.Environ(), strings.Fields(os.Getenv(ckEnvHacfgEnv))...)
 				switch os.Getenv(ckEnvProfile) {
 				case "1":
@@ -341,7 +342,7 @@ func ckMeasure(b *testing.B, c ckContender, set ckSet, dir, hclPath, kaPath stri
 	if r.load > set.delayLoop || os.Getenv(ckEnvVerbose) == "1" {
 		// Longer than a delay_loop: a real server's first check failed,
 		// and it waited for the next. Which, and why, is in the log.
-		fmt.Printf("  %s's log of failures during the load:\n%s\n", c.name, ckLogMatching(logPath, 20, "down", "fail", "rror", "imeout"))
+		fmt.Printf("  %s's log of failures during the load:\n%s\n", c.name, ckLogMatching(logPath, 30, "down", "fail", "rror", "imeout", "config loaded", "scope=full", "released program pages"))
 	}
 	time.Sleep(settle)
 
