@@ -36,6 +36,15 @@ const exchangeIdle = 2 * time.Second
 // semantics promise, and only shortens the time to notice a failure.
 const maxTimerSlack = 10 * time.Millisecond
 
+// maxDueAtOnce is the most loop timers that fire in one round of the loop.
+// A timer's callback starts a check (a few system calls, a millisecond of
+// a slow machine's CPU); when the loop falls behind (the machine busy),
+// hundreds come due at once, and the exchanges in flight would wait for
+// all of them before the loop reads their news again. An HTTP_GET needs
+// two rounds (its request written, its reply read): rounds of half a
+// second timed it out.
+const maxDueAtOnce = 32
+
 // An exchange is one connection of the loop.
 type exchange struct {
 	fd       int
@@ -725,6 +734,12 @@ func (x *exchanger) loop(f *os.File, rc syscall.RawConn, epfd, tfd int) {
 		// wake-up for several checks. Deadlines are kept exactly.
 		nowAt := x.monoLocked(now)
 		for len(x.heap) > 0 && (x.heap[0].at <= nowAt || (x.heap[0].t != nil && x.heap[0].at <= nowAt+int64(x.heap[0].n))) {
+			if x.heap[0].t != nil && len(due) == maxDueAtOnce {
+				// The rest after the connections' news: see
+				// maxDueAtOnce. The loop does not sleep while they are
+				// due.
+				break
+			}
 			d := x.heap.pop()
 			if t := d.t; t != nil {
 				if t.pending && t.gen == d.gen {

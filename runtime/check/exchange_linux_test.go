@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -660,4 +661,42 @@ func TestEventLoopKeepsSockets(t *testing.T) {
 	})
 	check(ok, "ok")
 	check(bad, "fail: GET /: status 503")
+}
+
+// TestEventLoopTimersDoNotHoldUpExchanges: when hundreds of loop timers
+// come due at once (a loop fallen behind on a busy machine), the loop
+// still reads the news of the exchanges in flight between them, so that
+// an HTTP_GET, which needs two rounds of the loop, does not time out
+// behind them (see maxDueAtOnce). The first timer to fire starts the
+// check; every timer then takes 2 ms, 600 ms in all, more than the check's
+// timeout.
+func TestEventLoopTimersDoNotHoldUpExchanges(t *testing.T) {
+	p := &NetProber{}
+	t.Cleanup(p.Close)
+	s := httpOKSpec(t, 500*time.Millisecond)
+	got := make(chan Result, 1)
+	const timers = 300
+	fired := make(chan struct{}, timers)
+	var started atomic.Bool
+	for range timers {
+		if _, err := p.x.after(0, func() {
+			if started.CompareAndSwap(false, true) {
+				p.start(s, func(r Result) { got <- r })
+			}
+			time.Sleep(2 * time.Millisecond)
+			fired <- struct{}{}
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range timers {
+		select {
+		case <-fired:
+		case <-time.After(5 * time.Second):
+			t.Fatal("not every timer fired")
+		}
+	}
+	if diff := cmp.Diff("ok", outcome(<-got)); diff != "" {
+		t.Errorf("behind %d timers due at once (-want +got):\n%s", timers, diff)
+	}
 }
