@@ -232,6 +232,11 @@ func TestAgentElectionReloadAndShutdown(t *testing.T) {
 	digest := lb1.agent.Status().Digest
 	must(t, os.WriteFile(filepath.Join(l.dir, "cluster.hcl"), []byte(strings.Replace(clusterConfig, "= 51", "= 300", 1)), 0o644))
 	l.eventually("reload error reported", func() bool { return strings.Contains(lb1.agent.Status().ReloadErr, "virtual_router_id must be 1-255") })
+	// At its place in the file: the agent loads lean (schema.LoadLean),
+	// and a config with problems is decoded again with every range.
+	if err := lb1.agent.Status().ReloadErr; !strings.Contains(err, "cluster.hcl:7:23:") {
+		t.Errorf("reload error does not point at cluster.hcl:7:23:\n%s", err)
+	}
 	if st := lb1.agent.Status(); st.Digest != digest || !hasVIP(lb1.kernel, "192.0.2.10/24") || l.state("lb1", "VI_1") != "MASTER" {
 		t.Fatalf("invalid config changed the running state: %+v", st)
 	}
