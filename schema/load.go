@@ -74,12 +74,7 @@ func ConfigFiles(path string) ([]string, error) {
 // directory). The config is returned even when it has errors, as far as it
 // could be decoded; callers must not use it if diags.HasErrors().
 func Load(path string) (*Config, Sources, hcl.Diagnostics) {
-	srcs, diags := readSources(path)
-	if diags != nil {
-		return nil, nil, diags
-	}
-	cfg, diags := Parse(srcs)
-	return cfg, srcs, diags
+	return load(path, Parse)
 }
 
 // LoadLean is Load for a caller that needs source ranges only to report
@@ -90,29 +85,25 @@ func Load(path string) (*Config, Sources, hcl.Diagnostics) {
 // config with diagnostics is decoded again, as Load does, and reported
 // with every range.
 func LoadLean(path string) (*Config, Sources, hcl.Diagnostics) {
-	srcs, diags := readSources(path)
-	if diags != nil {
-		return nil, nil, diags
-	}
-	cfg, diags := ParseLean(srcs)
-	return cfg, srcs, diags
+	return load(path, ParseLean)
 }
 
-// readSources reads the config files at path.
-func readSources(path string) (Sources, hcl.Diagnostics) {
+// load reads the config files at path and parses them with parse.
+func load(path string, parse func(Sources) (*Config, hcl.Diagnostics)) (*Config, Sources, hcl.Diagnostics) {
 	files, err := ConfigFiles(path)
 	if err != nil {
-		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read config", Detail: err.Error()}}
+		return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read config", Detail: err.Error()}}
 	}
 	srcs := Sources{}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read config", Detail: err.Error()}}
+			return nil, nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read config", Detail: err.Error()}}
 		}
 		srcs[f] = b
 	}
-	return srcs, nil
+	cfg, diags := parse(srcs)
+	return cfg, srcs, diags
 }
 
 // ParseLean is Parse as LoadLean does it.

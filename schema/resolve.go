@@ -252,7 +252,7 @@ func (sh *checkSharer) share(rs *RealServer) {
 	if c == nil {
 		return
 	}
-	if p := sh.sets.find(c); p != nil {
+	if p, ok := sh.sets.find(c); ok {
 		rs.Checks = p
 		return
 	}
@@ -268,47 +268,46 @@ func (sh *checkSharer) share(rs *RealServer) {
 	rs.Checks = n
 }
 
-// sharedSets are the last distinct sets of checks seen.
-type sharedSets struct{ seen []*Checks }
+// recent are the last distinct values of a kind seen (compared with
+// reflect.DeepEqual, pointers followed).
+type recent[T any] struct{ seen []T }
 
-// find returns a remembered set equal to c (every field, pointers
-// followed), or nil.
-func (s *sharedSets) find(c *Checks) *Checks {
-	for _, p := range s.seen {
-		if reflect.DeepEqual(p, c) {
-			return p
+// recentMax is how many distinct values of a kind are remembered.
+const recentMax = 4
+
+// find returns a remembered value equal to x.
+func (r *recent[T]) find(x T) (T, bool) {
+	for _, p := range r.seen {
+		if reflect.DeepEqual(p, x) {
+			return p, true
 		}
 	}
-	return nil
+	var zero T
+	return zero, false
 }
 
-func (s *sharedSets) remember(c *Checks) {
-	if len(s.seen) == sharedListsMax {
-		s.seen = append(s.seen[:0], s.seen[1:]...)
+// remember remembers x, forgetting the oldest if there are too many.
+func (r *recent[T]) remember(x T) {
+	if len(r.seen) == recentMax {
+		r.seen = append(r.seen[:0], r.seen[1:]...)
 	}
-	s.seen = append(s.seen, c)
+	r.seen = append(r.seen, x)
 }
+
+// sharedSets are the last distinct sets of checks seen.
+type sharedSets = recent[*Checks]
 
 // sharedLists are the last distinct lists of checks of one kind seen.
-type sharedLists[T any] struct{ seen [][]*T }
+type sharedLists[T any] struct{ recent[[]*T] }
 
-// sharedListsMax is how many distinct lists of a kind are remembered.
-const sharedListsMax = 4
-
-// of returns a remembered list equal to cs (every field, pointers
-// followed), or remembers cs and returns it.
+// of returns a remembered list equal to cs, or remembers cs and returns it.
 func (s *sharedLists[T]) of(cs []*T) []*T {
 	if len(cs) == 0 {
 		return cs
 	}
-	for _, p := range s.seen {
-		if reflect.DeepEqual(p, cs) {
-			return p
-		}
+	if p, ok := s.find(cs); ok {
+		return p
 	}
-	if len(s.seen) == sharedListsMax {
-		s.seen = append(s.seen[:0], s.seen[1:]...)
-	}
-	s.seen = append(s.seen, cs)
+	s.remember(cs)
 	return cs
 }
